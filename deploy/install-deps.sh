@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package recsys needs to build, test and run.
+# Idempotent: packages already present are skipped, so a second run is quick.
+# Usage: deploy/install-deps.sh [--runtime-only]
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake pkg-config clang libclang-rt-14-dev
+  protobuf-c-compiler libprotobuf-c-dev
+  libnng-dev libuv1-dev libhiredis-dev libhttp-parser-dev libcjson-dev
+  libcmocka-dev libopenblas-dev liblapacke-dev
+  redis-server redis-tools
+  python3 python3-yaml curl ca-certificates
+)
+runtime_pkgs=(redis-server redis-tools curl ca-certificates)
+
+pkgs=("${build_pkgs[@]}")
+[ "${1:-}" = "--runtime-only" ] && pkgs=("${runtime_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,33 @@
+/*
+ * testutil.h: helpers shared by the cmocka unit tests.
+ *
+ * cmocka needs <stdarg.h>, <stddef.h>, <stdint.h> and <setjmp.h> before
+ * <cmocka.h>; including this header gives all of them.
+ */
+#ifndef RECSYS_TESTUTIL_H
+#define RECSYS_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* ../shared (RECSYS_SHARED) joined with rel, or NULL when that path does not
+ * exist; the caller frees. Tests that need shared data call
+ * testutil_shared_or_skip(), which prints why and skips the test. */
+char *testutil_shared_path(const char *rel);
+char *testutil_shared_or_skip(const char *rel);
+
+/* A fresh empty directory for this test under RECSYS_TEST_TMP (or /tmp);
+ * the caller frees the returned path. */
+char *testutil_tmpdir(const char *name);
+
+/* Writes a whole file (creating it); fails the test on error. */
+void testutil_write_file(const char *path, const char *data, size_t len);
+/* Reads a whole file into a NUL-terminated buffer; NULL if missing. */
+char *testutil_read_file(const char *path, size_t *len);
+/* Joins a directory and a name into a new string. */
+char *testutil_join(const char *dir, const char *name);
+
+#endif
