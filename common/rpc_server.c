@@ -1,0 +1,411 @@
+/*
+ * rpc_server.c: the workers' RPC server: nng rep0 contexts feeding a thread
+ * pool (see rpc.h for the contract).
+ *
+ * Each context is a small state machine driven by its aio callback:
+ * RECV (waiting for a request) -> WORK (queued for, or running on, a worker
+ * thread) -> SEND (reply handed to nng) -> RECV again. A rep0 context keeps
+ * the request's routing itself, so the reply is a fresh message. The state
+ * lives under the server mutex, and a receive is (re)started only with the
+ * mutex held: rpc_server_stop sets "stopping" and cancels every receive under
+ * the same mutex, so no receive can slip in after it. Contexts that finish a
+ * reply while stopping go IDLE; stop waits (bounded) until all are IDLE.
+ */
+#include "common/rpc_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <nng/protocol/reqrep0/rep.h>
+
+#include "common/log.h"
+
+enum { SC_IDLE = 0, SC_RECV, SC_WORK, SC_SEND };
+
+typedef struct srv_ctx srv_ctx_t;
+struct srv_ctx {
+    rpc_server_t *s;
+    nng_ctx ctx;
+    nng_aio *aio;
+    bool ctx_open;
+    int state;     /* under s->mu */
+    nng_msg *req;  /* while SC_WORK */
+    srv_ctx_t *next;
+};
+
+struct rpc_server {
+    nng_socket sock;
+    bool sock_open;
+    char url[512];
+    rpc_handler_fn handler;
+    void *harg;
+    rpc_oversize_fn oversize;
+    size_t max_msg;
+    int drain_ms;
+    srv_ctx_t *ctxs;
+    int nctx;
+    pthread_t *threads;
+    int nthreads;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv, idle_cv;
+    srv_ctx_t *wq_head, *wq_tail;
+    bool stopping, quit, stopped;
+    int abandoned;
+    rpc_server_stats_t stats;
+};
+
+/* Starts a receive; s->mu held. */
+static void start_recv(srv_ctx_t *sc)
+{
+    sc->state = SC_RECV;
+    nng_ctx_recv(sc->ctx, sc->aio);
+}
+
+/* After a reply (or none): next request, or IDLE when stopping; s->mu held. */
+static void finish_request(srv_ctx_t *sc)
+{
+    rpc_server_t *s = sc->s;
+    s->stats.in_flight--;
+    if (s->stopping) {
+        sc->state = SC_IDLE;
+        pthread_cond_broadcast(&s->idle_cv);
+    } else {
+        start_recv(sc);
+    }
+}
+
+static void ctx_cb(void *arg)
+{
+    srv_ctx_t *sc = arg;
+    rpc_server_t *s = sc->s;
+    int rv = nng_aio_result(sc->aio);
+    pthread_mutex_lock(&s->mu);
+    if (sc->state == SC_RECV) {
+        if (rv != 0) {
+            if (s->stopping || rv == NNG_ECLOSED || rv == NNG_ECANCELED) {
+                sc->state = SC_IDLE;
+                pthread_cond_broadcast(&s->idle_cv);
+            } else {
+                start_recv(sc);
+            }
+        } else {
+            /* Received, even if stop began a moment ago: serve it. */
+            sc->req = nng_aio_get_msg(sc->aio);
+            nng_aio_set_msg(sc->aio, NULL);
+            sc->state = SC_WORK;
+            s->stats.in_flight++;
+            sc->next = NULL;
+            if (s->wq_tail != NULL)
+                s->wq_tail->next = sc;
+            else
+                s->wq_head = sc;
+            s->wq_tail = sc;
+            pthread_cond_signal(&s->work_cv);
+        }
+    } else if (sc->state == SC_SEND) {
+        if (rv != 0) {
+            nng_msg *m = nng_aio_get_msg(sc->aio); /* a failed send leaves it with us */
+            nng_aio_set_msg(sc->aio, NULL);
+            if (m != NULL)
+                nng_msg_free(m);
+            s->stats.send_errors++;
+        } else {
+            s->stats.replied++;
+        }
+        finish_request(sc);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Runs the handler for one context; returns the reply message or NULL. */
+static nng_msg *serve(rpc_server_t *s, srv_ctx_t *sc, bool *failed, bool *big)
+{
+    void *out = NULL;
+    size_t out_len = 0;
+    int rc = s->handler(nng_msg_body(sc->req), nng_msg_len(sc->req), &out, &out_len, s->harg);
+    nng_msg_free(sc->req);
+    sc->req = NULL;
+    if (rc != 0) {
+        free(out);
+        *failed = true;
+        log_warn("rpc server %s: handler failed; no reply sent", s->url);
+        return NULL;
+    }
+    if (out_len > s->max_msg) {
+        *big = true;
+        size_t was = out_len;
+        free(out);
+        out = NULL;
+        out_len = 0;
+        if (s->oversize == NULL || s->oversize(was, s->max_msg, &out, &out_len, s->harg) != 0 ||
+            out_len > s->max_msg) {
+            free(out);
+            log_warn("rpc server %s: reply of %zu bytes exceeds the limit of %zu bytes "
+                     "(rpc-server-max-msg-bytes); dropped",
+                     s->url, was, s->max_msg);
+            return NULL;
+        }
+    }
+    nng_msg *m = NULL;
+    if (nng_msg_alloc(&m, out_len) != 0) {
+        free(out);
+        log_error("rpc server %s: out of memory for a reply of %zu bytes", s->url, out_len);
+        return NULL;
+    }
+    if (out_len > 0)
+        memcpy(nng_msg_body(m), out, out_len);
+    free(out);
+    return m;
+}
+
+static void *worker_main(void *arg)
+{
+    rpc_server_t *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (s->wq_head == NULL && !s->quit)
+            pthread_cond_wait(&s->work_cv, &s->mu);
+        srv_ctx_t *sc = s->wq_head;
+        if (sc == NULL)
+            break; /* quit and nothing left */
+        s->wq_head = sc->next;
+        if (s->wq_head == NULL)
+            s->wq_tail = NULL;
+        if (s->quit) {
+            /* Abandoned at shutdown: the socket is closing anyway. */
+            nng_msg_free(sc->req);
+            sc->req = NULL;
+            sc->state = SC_IDLE;
+            continue;
+        }
+        pthread_mutex_unlock(&s->mu);
+        bool failed = false, big = false;
+        nng_msg *reply = serve(s, sc, &failed, &big);
+        pthread_mutex_lock(&s->mu);
+        s->stats.handled++;
+        s->stats.handler_errors += failed;
+        s->stats.oversize += big;
+        if (reply == NULL) {
+            /* No reply: the request is abandoned; the caller times out. */
+            finish_request(sc);
+            continue;
+        }
+        sc->state = SC_SEND;
+        nng_aio_set_msg(sc->aio, reply);
+        nng_ctx_send(sc->ctx, sc->aio);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+/* For tcp://host:0, the URL with the port the kernel chose. */
+static void bound_url(rpc_server_t *s, nng_listener l, const char *url)
+{
+    snprintf(s->url, sizeof s->url, "%s", url);
+    int port = 0;
+    if (strncmp(url, "tcp", 3) != 0 || nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port) != 0 || port <= 0)
+        return;
+    const char *colon = strrchr(url, ':');
+    if (colon == NULL || colon < url + 6)
+        return;
+    snprintf(s->url, sizeof s->url, "%.*s:%d", (int)(colon - url), url, port);
+}
+
+const char *rpc_server_url(const rpc_server_t *s)
+{
+    return s->url;
+}
+
+void rpc_server_stats(rpc_server_t *s, rpc_server_stats_t *out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->stats;
+    pthread_mutex_unlock(&s->mu);
+}
+
+static bool all_idle(const rpc_server_t *s, int *busy)
+{
+    int n = 0;
+    for (int i = 0; i < s->nctx; i++)
+        n += s->ctxs[i].state != SC_IDLE;
+    *busy = n;
+    return n == 0;
+}
+
+static void release(rpc_server_t *s)
+{
+    /* Wake and join the workers; a handler still running is waited for
+     * (it owns a context until it returns). */
+    pthread_mutex_lock(&s->mu);
+    s->quit = true;
+    pthread_cond_broadcast(&s->work_cv);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->nctx; i++)
+        if (s->ctxs[i].aio != NULL)
+            nng_aio_stop(s->ctxs[i].aio);
+    if (s->abandoned > 0 && s->sock_open) {
+        /* Close the socket before waiting for late handlers, so their
+         * callers see the connection close now instead of timing out. */
+        nng_close(s->sock);
+        s->sock_open = false;
+    }
+    for (int i = 0; i < s->nthreads; i++)
+        pthread_join(s->threads[i], NULL);
+    s->nthreads = 0;
+    for (int i = 0; i < s->nctx; i++) {
+        srv_ctx_t *sc = &s->ctxs[i];
+        if (sc->ctx_open && s->sock_open)
+            nng_ctx_close(sc->ctx);
+        sc->ctx_open = false;
+        if (sc->aio != NULL) {
+            nng_aio_stop(sc->aio);
+            nng_msg *m = nng_aio_get_msg(sc->aio);
+            if (m != NULL)
+                nng_msg_free(m);
+            nng_aio_free(sc->aio);
+            sc->aio = NULL;
+        }
+        if (sc->req != NULL)
+            nng_msg_free(sc->req);
+        sc->req = NULL;
+    }
+    if (s->sock_open)
+        nng_close(s->sock);
+    s->sock_open = false;
+}
+
+int rpc_server_stop(rpc_server_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->stopped) {
+        pthread_mutex_unlock(&s->mu);
+        return s->abandoned;
+    }
+    s->stopped = true;
+    s->stopping = true;
+    for (int i = 0; i < s->nctx; i++)
+        if (s->ctxs[i].state == SC_RECV)
+            nng_aio_cancel(s->ctxs[i].aio);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += s->drain_ms / 1000;
+    until.tv_nsec += (long)(s->drain_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int busy = 0;
+    while (!all_idle(s, &busy))
+        if (pthread_cond_timedwait(&s->idle_cv, &s->mu, &until) == ETIMEDOUT) {
+            all_idle(s, &busy);
+            break;
+        }
+    s->abandoned = busy;
+    pthread_mutex_unlock(&s->mu);
+    if (busy > 0)
+        log_warn("rpc server %s: %d requests still in flight after %d ms; abandoning them", s->url, busy,
+                 s->drain_ms);
+    release(s);
+    return busy;
+}
+
+void rpc_server_free(rpc_server_t *s)
+{
+    if (s == NULL)
+        return;
+    rpc_server_stop(s);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->idle_cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s->threads);
+    free(s->ctxs);
+    free(s);
+}
+
+int rpc_server_new(const rpc_server_opts_t *o, rpc_handler_fn handler, void *handler_arg, rpc_server_t **out,
+                   err_t *err)
+{
+    *out = NULL;
+    if (o->url == NULL || o->url[0] == '\0')
+        return err_set(err, "rpc server: no URL to listen on");
+    if (handler == NULL || o->contexts < 1 || o->threads < 1 || o->max_msg_bytes == 0 || o->drain_ms < 0)
+        return err_set(err, "rpc server %s: bad options (contexts %d, threads %d, max message %zu bytes)", o->url,
+                       o->contexts, o->threads, o->max_msg_bytes);
+    rpc_server_t *s = calloc(1, sizeof *s);
+    if (s == NULL)
+        return err_set(err, "rpc server: out of memory");
+    snprintf(s->url, sizeof s->url, "%s", o->url);
+    s->handler = handler;
+    s->harg = handler_arg;
+    s->oversize = o->oversize;
+    s->max_msg = o->max_msg_bytes;
+    s->drain_ms = o->drain_ms;
+    s->nctx = o->contexts;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->work_cv, NULL);
+    pthread_cond_init(&s->idle_cv, NULL);
+    s->ctxs = calloc((size_t)s->nctx, sizeof *s->ctxs);
+    s->threads = calloc((size_t)o->threads, sizeof *s->threads);
+    /* Until the contexts run, stop has nothing to drain. */
+    s->stopping = true;
+    if (s->ctxs == NULL || s->threads == NULL) {
+        err_set(err, "rpc server: out of memory");
+        goto fail;
+    }
+    int rv;
+    if ((rv = nng_rep0_open(&s->sock)) != 0) {
+        err_set(err, "rpc server: open rep socket: %s", nng_strerror(rv));
+        goto fail;
+    }
+    s->sock_open = true;
+    /* Over-size requests make nng drop the connection before the handler
+     * could see them; the header slack keeps a request of exactly the limit
+     * acceptable. */
+    if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->max_msg + RPC_HEADER_SLACK)) != 0) {
+        err_set(err, "rpc server: set %s: %s", NNG_OPT_RECVMAXSZ, nng_strerror(rv));
+        goto fail;
+    }
+    for (int i = 0; i < s->nctx; i++) {
+        srv_ctx_t *sc = &s->ctxs[i];
+        sc->s = s;
+        if ((rv = nng_aio_alloc(&sc->aio, ctx_cb, sc)) != 0 || (rv = nng_ctx_open(&sc->ctx, s->sock)) != 0) {
+            err_set(err, "rpc server: context %d: %s", i, nng_strerror(rv));
+            goto fail;
+        }
+        sc->ctx_open = true;
+    }
+    nng_listener l;
+    if ((rv = nng_listen(s->sock, o->url, &l, 0)) != 0) {
+        err_set(err, "rpc server: listen on %s: %s", o->url, nng_strerror(rv));
+        goto fail;
+    }
+    bound_url(s, l, o->url);
+    for (int i = 0; i < o->threads; i++) {
+        if ((rv = pthread_create(&s->threads[i], NULL, worker_main, s)) != 0) {
+            err_set(err, "rpc server: start worker thread: %s", strerror(rv));
+            goto fail;
+        }
+        s->nthreads++;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->stopping = false;
+    for (int i = 0; i < s->nctx; i++)
+        start_recv(&s->ctxs[i]);
+    pthread_mutex_unlock(&s->mu);
+    *out = s;
+    return 0;
+fail:
+    s->stopped = true;
+    release(s);
+    pthread_cond_destroy(&s->work_cv);
+    pthread_cond_destroy(&s->idle_cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s->threads);
+    free(s->ctxs);
+    free(s);
+    return -1;
+}
