@@ -234,7 +234,7 @@ static int check_sections(modelfile_t *mf, const char *nm, err_t *err)
     /* Names unique, sections disjoint: sort copies rather than O(n^2). */
     int rc = 0;
     const mf_section_t **byname = malloc((n ? n : 1) * sizeof *byname);
-    span_t *spans = malloc((n ? n : 1) * sizeof *spans);
+    span_t *spans = malloc((n + 2) * sizeof *spans);
     if (!byname || !spans) {
         rc = err_set(err, "%s: out of memory", nm);
         goto out;
@@ -258,6 +258,24 @@ static int check_sections(modelfile_t *mf, const char *nm, err_t *err)
                          mf->sec[spans[i - 1].idx].name);
             goto out;
         }
+    /* Every byte outside the header, the table and the sections is padding
+     * and must be zero, so that no byte of the file escapes a check. */
+    spans[m++] = (span_t){0, MODELFILE_HEADER_SIZE, n};
+    if (tsize > 0)
+        spans[m++] = (span_t){toff, tsize, n};
+    qsort(spans, m, sizeof *spans, span_cmp);
+    uint64_t pos = 0;
+    for (size_t i = 0; i <= m; i++) {
+        uint64_t end = i < m ? spans[i].off : size;
+        for (; pos < end; pos++)
+            if (b[pos] != 0) {
+                rc = err_set(err, "%s: non-zero padding byte at offset %llu (outside every section)", nm,
+                             (unsigned long long)pos);
+                goto out;
+            }
+        if (i < m && spans[i].off + spans[i].len > pos)
+            pos = spans[i].off + spans[i].len;
+    }
 out:
     free(byname);
     free(spans);
