@@ -115,7 +115,7 @@ static int literal(jdec_t *d, const char *word)
 static size_t utf8_valid_len(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
-    size_t len;
+    size_t len = 0;
     unsigned char lo = 0x80, hi = 0xBF;
     if (c >= 0xC2 && c <= 0xDF)
         len = 2;
@@ -401,8 +401,8 @@ static void show(const char *s, size_t n, char *buf, size_t size)
 static int read_integer(jdec_t *d, ProtobufCType t, void *out)
 {
     int c = peek(d);
-    const char *text;
-    size_t len;
+    const char *text = NULL;
+    size_t len = 0;
     char *str = NULL;
     char shown[48];
     if (c == '"') {
@@ -497,8 +497,8 @@ static int read_float(jdec_t *d, int is_float, void *out)
 {
     int c = peek(d);
     if (c == '-' || (c >= '0' && c <= '9')) {
-        const char *text;
-        size_t len;
+        const char *text = NULL;
+        size_t len = 0;
         if (lex_number(d, &text, &len) < 0)
             return -1;
         return parse_float_text(d, text, len, is_float, out);
@@ -506,7 +506,7 @@ static int read_float(jdec_t *d, int is_float, void *out)
     if (c != '"')
         return -2;
     char *str;
-    size_t len;
+    size_t len = 0;
     if (parse_string(d, &str, &len) < 0)
         return -1;
     double special = 0;
@@ -606,7 +606,7 @@ static int wrong_type(jdec_t *d, const char *want)
     int c = peek(d);
     if (c == '"') {
         char *str;
-        size_t len;
+        size_t len = 0;
         char shown[48];
         if (parse_string(d, &str, &len) < 0)
             return -1;
@@ -616,12 +616,16 @@ static int wrong_type(jdec_t *d, const char *want)
     }
     if (c == '-' || (c >= '0' && c <= '9')) {
         size_t n = number_len(d->p, (size_t)(d->end - d->p));
-        if (n > 0) {
-            char shown[48];
-            show(d->p, n, shown, sizeof shown);
-            return err_set(d->err, "%s: expected %s, got number %s", path_or_root(d), want, shown);
-        }
+        if (n == 0)
+            return syntax_error(d, "bad number");
+        char shown[48];
+        show(d->p, n, shown, sizeof shown);
+        return err_set(d->err, "%s: expected %s, got number %s", path_or_root(d), want, shown);
     }
+    /* A misspelt literal is a syntax error, not a type error. */
+    if ((c == 't' && literal(d, "true") < 0) || (c == 'f' && literal(d, "false") < 0) ||
+        (c == 'n' && literal(d, "null") < 0))
+        return -1;
     if (c == 't' || c == 'f' || c == 'n' || c == '{' || c == '[')
         return err_set(d->err, "%s: expected %s, got %s", path_or_root(d), want, token_kind(c));
     return syntax_error(d, "unexpected character");
@@ -674,7 +678,7 @@ static int read_value(jdec_t *d, const ProtobufCFieldDescriptor *f, void *v, int
         if (c != '"')
             return read_integer(d, PROTOBUF_C_TYPE_ENUM, v);
         char *str;
-        size_t len;
+        size_t len = 0;
         if (parse_string(d, &str, &len) < 0)
             return -1;
         const ProtobufCEnumValue *ev =
@@ -704,7 +708,7 @@ static int read_value(jdec_t *d, const ProtobufCFieldDescriptor *f, void *v, int
         if (c != '"')
             return -2;
         char *str;
-        size_t len;
+        size_t len = 0;
         if (parse_string(d, &str, &len) < 0)
             return -1;
         ProtobufCBinaryData *bd = v;
@@ -1023,8 +1027,11 @@ static int decode_object(jdec_t *d, const ProtobufCMessageDescriptor *desc, Prot
             goto done;
         }
         if (idx < 0) {
+            size_t old = path_push_name(d, key); /* for a depth error inside it */
             free(key);
             rc = skip_value(d);
+            if (rc == 0)
+                path_pop(d, old);
         } else {
             const ProtobufCFieldDescriptor *f = &desc->fields[idx];
             size_t old = path_push_name(d, f->name);

@@ -93,8 +93,8 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-/* A JSON string as protojson writes it: ", \ and controls escaped (short
- * forms where JSON has them, else \u00xx), DEL as \u007f, the rest raw. */
+/* A JSON string as protojson writes it: ", \ and controls below 0x20
+ * escaped (short forms where JSON has them, else \u00xx), the rest raw. */
 static void put_string(jbuf_t *b, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -102,7 +102,7 @@ static void put_string(jbuf_t *b, const char *s, size_t n)
     size_t run = 0; /* start of the pending run of bytes copied as they are */
     for (size_t i = 0; i < n;) {
         unsigned char c = u[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x7F) {
+        if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
             i++;
             continue;
         }
