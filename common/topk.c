@@ -12,7 +12,11 @@
  */
 #include "common/topk.h"
 
+#include <math.h>
 #include <string.h>
+
+/* Items screened at once by the vectorised pre-test of topk_dense. */
+#define TOPK_BLOCK 32
 
 static inline uint32_t score_key(float s)
 {
@@ -136,45 +140,154 @@ static int eligible(const topk_filter_t *f, uint32_t i)
     return 1;
 }
 
+/*
+ * The one-shot selections keep a heap of bare 64-bit keys (not items) in the
+ * caller's output array, which has exactly 8 bytes per slot: a sift then
+ * costs one integer compare per level instead of two key computations, which
+ * matters for k in the hundreds. Keys are accessed with memcpy because out
+ * is only 4-byte aligned. At the end the sorted keys are turned back into
+ * items in place.
+ */
+static inline uint64_t kget(const unsigned char *h, size_t i)
+{
+    uint64_t v;
+    memcpy(&v, h + 8 * i, 8);
+    return v;
+}
+
+static inline void kset(unsigned char *h, size_t i, uint64_t v)
+{
+    memcpy(h + 8 * i, &v, 8);
+}
+
+static void ksift_down(unsigned char *h, size_t len, size_t i, uint64_t kx)
+{
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= len)
+            break;
+        uint64_t kc = kget(h, c);
+        if (c + 1 < len) {
+            uint64_t kr = kget(h, c + 1);
+            if (kr < kc) {
+                c++;
+                kc = kr;
+            }
+        }
+        if (kc >= kx)
+            break;
+        kset(h, i, kc);
+        i = c;
+    }
+    kset(h, i, kx);
+}
+
+static void ksift_up(unsigned char *h, size_t i, uint64_t kx)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        uint64_t kp = kget(h, p);
+        if (kp <= kx)
+            break;
+        kset(h, i, kp);
+        i = p;
+    }
+    kset(h, i, kx);
+}
+
+/* Heap sort to best-first order; returns len. */
+static size_t ksort(unsigned char *h, size_t len)
+{
+    for (size_t end = len; end > 1; end--) {
+        uint64_t top = kget(h, 0);
+        ksift_down(h, end - 1, 0, kget(h, end - 1));
+        kset(h, end - 1, top);
+    }
+    return len;
+}
+
+/* The float whose score_key is kk (exact except -0 and NaN payloads). */
+static float key_score(uint32_t kk)
+{
+    if (kk == 0)
+        return NAN;
+    uint32_t b = (kk & 0x80000000u) ? (kk & 0x7fffffffu) : ~kk;
+    float f;
+    memcpy(&f, &b, 4);
+    return f;
+}
+
 size_t topk_dense(const float *scores, size_t n, size_t k, const topk_filter_t *filter, topk_item_t *out)
 {
-    topk_heap_t h;
-    topk_heap_init(&h, out, k);
+    unsigned char *h = (unsigned char *)out;
+    size_t len = 0, i = 0;
     if (k == 0)
         return 0;
-    size_t i = 0;
     /* Fill phase: the first k eligible items. */
-    for (; i < n && h.len < k; i++)
-        if (eligible(filter, (uint32_t)i))
-            topk_heap_push(&h, (uint32_t)i, scores[i]);
+    for (; i < n && len < k; i++)
+        if (eligible(filter, (uint32_t)i)) {
+            ksift_up(h, len, item_key((uint32_t)i, scores[i]));
+            len++;
+        }
     /* Scan phase. Indices only grow, so an item whose score key equals the
-     * worst kept one loses the tie: compare the 32-bit score keys only. */
-    if (h.len < k)
-        return topk_heap_finish(&h);
-    uint32_t thr = (uint32_t)(key_of(&h.items[0]) >> 32);
-    for (; i < n; i++) {
-        if (score_key(scores[i]) <= thr)
-            continue;
-        if (!eligible(filter, (uint32_t)i))
-            continue;
-        h.items[0] = (topk_item_t){(uint32_t)i, scores[i]};
-        sift_down(h.items, h.len, 0);
-        thr = (uint32_t)(key_of(&h.items[0]) >> 32);
+     * worst kept one loses the tie: compare the 32-bit score keys only.
+     * Most items lose, so blocks are first screened with a plain float test
+     * that vectorises (s >= worst; NaN never passes, and a NaN worst is
+     * screened as -inf, which every number passes); only blocks with a
+     * possible winner take the exact per-item path. */
+    if (len == k) {
+        uint32_t thr = (uint32_t)(kget(h, 0) >> 32);
+        float thr_f = thr == 0 ? -INFINITY : key_score(thr);
+        while (i < n) {
+            size_t end = n - i >= TOPK_BLOCK ? i + TOPK_BLOCK : n;
+            int any = 0;
+            for (size_t j = i; j < end; j++)
+                any |= scores[j] >= thr_f;
+            if (!any) {
+                i = end;
+                continue;
+            }
+            for (; i < end; i++) {
+                if (!(scores[i] >= thr_f))
+                    continue;
+                uint32_t sk = score_key(scores[i]);
+                if (sk <= thr || !eligible(filter, (uint32_t)i))
+                    continue;
+                ksift_down(h, len, 0, ((uint64_t)sk << 32) | (uint32_t)~(uint32_t)i);
+                thr = (uint32_t)(kget(h, 0) >> 32);
+                thr_f = thr == 0 ? -INFINITY : key_score(thr);
+            }
+        }
     }
-    return topk_heap_finish(&h);
+    ksort(h, len);
+    for (size_t j = 0; j < len; j++) {
+        uint32_t idx = ~(uint32_t)kget(h, j);
+        out[j] = (topk_item_t){idx, scores[idx]};
+    }
+    return len;
 }
 
 size_t topk_pairs(const topk_item_t *cands, size_t n, size_t k, const topk_filter_t *filter, topk_item_t *out)
 {
-    topk_heap_t h;
-    topk_heap_init(&h, out, k);
+    unsigned char *h = (unsigned char *)out;
+    size_t len = 0;
     if (k == 0)
         return 0;
     for (size_t i = 0; i < n; i++) {
-        if (!topk_heap_would_enter(&h, cands[i].index, cands[i].score))
+        uint64_t key = key_of(&cands[i]);
+        if (len == k && key <= kget(h, 0))
             continue;
-        if (eligible(filter, cands[i].index))
-            topk_heap_push(&h, cands[i].index, cands[i].score);
+        if (!eligible(filter, cands[i].index))
+            continue;
+        if (len < k)
+            ksift_up(h, len++, key);
+        else
+            ksift_down(h, len, 0, key);
     }
-    return topk_heap_finish(&h);
+    ksort(h, len);
+    for (size_t j = 0; j < len; j++) {
+        uint64_t key = kget(h, j);
+        out[j] = (topk_item_t){~(uint32_t)key, key_score((uint32_t)(key >> 32))};
+    }
+    return len;
 }

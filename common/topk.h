@@ -9,7 +9,8 @@
  * Selection keeps a bounded min-heap of the best k seen so far and rejects an
  * item with one integer compare against the heap's worst, so selecting 10 of
  * 60k costs about one pass over the scores; exclusions and filters are only
- * consulted for items good enough to enter the heap. No allocation: the
+ * consulted for items good enough to enter the heap, and topk_dense first
+ * screens blocks of scores with a vectorised compare. No allocation: the
  * caller's output array (k slots) is the heap.
  */
 #ifndef RECSYS_COMMON_TOPK_H
@@ -56,7 +57,9 @@ int topk_before(topk_item_t a, topk_item_t b);
  * sorted best first; returns how many. filter may be NULL. */
 size_t topk_dense(const float *scores, size_t n, size_t k, const topk_filter_t *filter, topk_item_t *out);
 
-/* The same over a candidate list of (index, score) pairs in any order. */
+/* The same over a candidate list of (index, score) pairs in any order. The
+ * scores returned are the candidates' own, except that -0.0 comes back as
+ * +0.0 and every NaN as the default NaN (the keys keep no more). */
 size_t topk_pairs(const topk_item_t *cands, size_t n, size_t k, const topk_filter_t *filter, topk_item_t *out);
 
 /* Streaming form (merging shard answers, scores produced piecemeal): keeps
