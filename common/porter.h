@@ -11,15 +11,16 @@
  * characters and treat every code point other than a, e, i, o, u (and y
  * after a consonant) as a consonant, so "civilization." keeps its suffix.
  *
- * Stateless and thread-safe; words up to PORTER_STACK_CPS code points are
- * stemmed without touching the heap.
+ * Stateless and thread-safe. ASCII words up to PORTER_STACK_CPS bytes and
+ * other words up to PORTER_STACK_CPS / 3 bytes are stemmed without touching
+ * the heap; longer ones take one malloc.
  */
 #ifndef RECSYS_COMMON_PORTER_H
 #define RECSYS_COMMON_PORTER_H
 
 #include <stddef.h>
 
-/* Words longer than this (in code points after lower-casing) use a heap buffer. */
+/* Size, in code points, of the on-stack work buffer. */
 #define PORTER_STACK_CPS 256
 /* Bytes of output that always suffice for a word of len bytes, NUL included
  * (lower-casing and U+FFFD for ill-formed bytes can grow the text 3x). */

@@ -149,17 +149,30 @@ static int sigma_is_final_after(const char *s, size_t i, size_t n)
     return 1;
 }
 
-/* Output cursor that stops writing at the first piece that does not fit. */
+/* Output cursor that stops writing at the first character that does not
+ * fit (and counts on, for the snprintf-style return value). */
 typedef struct sink {
     char *out;
     size_t room, written, total;
 } sink_t;
 
-static inline void sink_put(sink_t *k, const char *p, size_t n)
+/* One character of n bytes: all of it or nothing. */
+static inline void sink_char(sink_t *k, const char *p, size_t n)
 {
     if (k->written == k->total && k->written + n <= k->room) {
         memcpy(k->out + k->written, p, n);
         k->written += n;
+    }
+    k->total += n;
+}
+
+/* n ASCII characters: as many as fit. */
+static inline void sink_ascii(sink_t *k, const char *p, size_t n)
+{
+    size_t fit = k->room - k->written < n ? k->room - k->written : n;
+    if (k->written == k->total && fit > 0) {
+        memcpy(k->out + k->written, p, fit);
+        k->written += fit;
     }
     k->total += n;
 }
@@ -188,7 +201,7 @@ size_t text_lower(const char *s, size_t len, char *out, size_t outcap)
                 buf[m++] = (char)b;
                 j++;
             }
-            sink_put(&k, buf, m);
+            sink_ascii(&k, buf, m);
             i = j;
             continue;
         }
@@ -205,7 +218,7 @@ size_t text_lower(const char *s, size_t len, char *out, size_t outcap)
             prev_cased = utf8_is_cased(cp);
         for (size_t q = 0; q < nlow; q++) {
             char enc[4];
-            sink_put(&k, enc, utf8_encode(low[q], enc));
+            sink_char(&k, enc, utf8_encode(low[q], enc));
         }
     }
     if (outcap > 0)

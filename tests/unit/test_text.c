@@ -167,6 +167,8 @@ static void test_lower(void **state)
     assert_int_equal(text_lower("\xc4\xb0x", 3, out, 3), 4); /* "i" U+0307 "x" */
     assert_string_equal(out, "i");
     assert_int_equal(text_lower("ABC", 3, NULL, 0), 3);
+    assert_int_equal(text_lower("ABCDE\xc3\x80", 7, out, 4), 7); /* ASCII runs cut anywhere */
+    assert_string_equal(out, "abc");
     /* NUL and long ASCII runs (the fast path copies in chunks). */
     assert_int_equal(text_lower("X\0Y", 3, out, sizeof out), 3);
     assert_memory_equal(out, "x\0y", 4);
