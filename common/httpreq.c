@@ -192,6 +192,20 @@ static int fail_oom(httpreq_parser_t *p)
     return fail(p, 413, "out of memory while reading the request");
 }
 
+/* RFC 9110 token characters. http-parser (non-strict build) lets spaces into
+ * header names; "Content-Length : 5" must not slip past as another header. */
+static bool is_token(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= ' ' || c >= 127 || strchr("()<>@,;:\\\"/[]?={}", c) != NULL)
+            return false;
+    }
+    return true;
+}
+
 static int commit_header(httpreq_parser_t *p)
 {
     if (p->last_cb != CB_VALUE && p->last_cb != CB_FIELD)
@@ -210,8 +224,9 @@ static int commit_header(httpreq_parser_t *p)
     /* Trailing blanks of a value are not part of it (RFC 9110 5.5). */
     while (p->value.len > 0 && (p->value.s[p->value.len - 1] == ' ' || p->value.s[p->value.len - 1] == '\t'))
         p->value.s[--p->value.len] = '\0';
-    if ((p->value.s != NULL && memchr(p->value.s, '\0', p->value.len) != NULL) ||
-        (p->field.s != NULL && memchr(p->field.s, '\0', p->field.len) != NULL))
+    if (!is_token(p->field.s, p->field.len))
+        return fail(p, 400, "bad header name");
+    if (p->value.s != NULL && memchr(p->value.s, '\0', p->value.len) != NULL)
         return fail(p, 400, "NUL byte in a header");
     char *name = sb_take(&p->field), *value = sb_take(&p->value);
     if (name == NULL || value == NULL) {
