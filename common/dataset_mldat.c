@@ -1,0 +1,76 @@
+/*
+ * dataset_mldat.c: MovieLens 1M / 10M (movies.dat, ratings.dat, tags.dat).
+ *
+ * Fields are separated by "::" with no quoting, so a '"' in a title is
+ * data. ml-1m's movies.dat is Latin-1 ("Alien\xb3") and ml-10m's is UTF-8:
+ * the per-file check in ds_text_init decides. users.dat (demographics) is
+ * not read.
+ */
+#include <stdio.h>
+
+#include "common/dataset_internal.h"
+
+static int read_movies(dataset_t *ds, const ds_src_t *src, err_t *err)
+{
+    csv_opts_t o = {"::", true};
+    csv_reader_t *r = ds_src_open(src, "movies.dat", &o, err);
+    if (r == NULL)
+        return -1;
+    ds_text_t tx;
+    ds_text_init(&tx, r);
+    ds->converted_latin1 = tx.latin1;
+    catalog_t *c = ds->catalog;
+    int rc;
+    while ((rc = csv_next(r, err)) == 1) {
+        if (csv_expect(r, 3, err) != 0)
+            goto fail;
+        csv_field_t id = csv_field(r, 0);
+        uint32_t item;
+        err_t e2;
+        if (catalog_add_item(c, id.ptr, id.len, &item, &e2) != 0) {
+            csv_error(r, err, "%s", e2.msg);
+            goto fail;
+        }
+        size_t len;
+        const char *title = ds_text(&tx, csv_field(r, 1), &len);
+        if (title == NULL || catalog_set_title(c, item, title, len) != 0) {
+            csv_error(r, err, "out of memory");
+            goto fail;
+        }
+        catalog_set_year(c, item, catalog_title_year(title, len));
+        const char *g = ds_text(&tx, csv_field(r, 2), &len);
+        if (g == NULL || ds_ml_genres(c, item, g, len) != 0) {
+            csv_error(r, err, "out of memory");
+            goto fail;
+        }
+    }
+    if (rc < 0)
+        goto fail;
+    ds_text_free(&tx);
+    csv_close(r);
+    return 0;
+fail:
+    ds_text_free(&tx);
+    csv_close(r);
+    return -1;
+}
+
+int ds_load_mldat(dataset_t *ds, const ds_src_t *src, const dataset_opts_t *opts, err_t *err)
+{
+    snprintf(ds->items_name, sizeof ds->items_name, "movies.dat");
+    if (read_movies(ds, src, err) != 0)
+        return -1;
+    if (ds_load_layout_ratings(ds, src, opts, "ratings.dat", false, err) != 0)
+        return -1;
+    if (ds_src_exists(src, "tags.dat")) {
+        csv_opts_t o = {"::", true};
+        csv_reader_t *r = ds_src_open(src, "tags.dat", &o, err);
+        if (r == NULL)
+            return -1;
+        int rc = ds_read_tags(r, 1, 2, 4, ds->catalog, "movies.dat", &ds->tag_rows, err);
+        csv_close(r);
+        if (rc != 0)
+            return -1;
+    }
+    return 0;
+}
