@@ -4,8 +4,8 @@
  * Walks the descriptor's fields in order and appends to one growing buffer.
  * Numbers are formatted here rather than by cJSON so that the output matches
  * Go's protojson byte for byte: 64-bit integers quoted, floats as the
- * shortest decimal that parses back to the same float (found by trying
- * increasing precisions), laid out 'f'-style unless |v| < 1e-6 or >= 1e21.
+ * shortest decimal that parses back to the same float (found by bisecting
+ * on the precision), laid out 'f'-style unless |v| < 1e-6 or >= 1e21.
  */
 #include "common/pbjson.h"
 
@@ -172,13 +172,19 @@ static void put_float(jbuf_t *b, double v, int is_float)
         jb_puts(b, v > 0 ? "\"Infinity\"" : "\"-Infinity\"");
         return;
     }
+    /* Shortest precision that reads back: round-tripping is monotonic in the
+     * number of digits (more digits are never farther away), so bisect. */
     char tmp[64];
-    int maxp = is_float ? 9 : 17;
-    for (int p = 1; p <= maxp; p++) {
-        snprintf(tmp, sizeof tmp, "%.*e", p - 1, v);
+    int lo = 1, hi = is_float ? 9 : 17;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        snprintf(tmp, sizeof tmp, "%.*e", mid - 1, v);
         if (is_float ? strtof(tmp, NULL) == (float)v : strtod(tmp, NULL) == v)
-            break;
+            hi = mid;
+        else
+            lo = mid + 1;
     }
+    snprintf(tmp, sizeof tmp, "%.*e", hi - 1, v);
     /* tmp is [-]d[.ddd]e(+|-)xx: split into sign, digits and exponent. */
     char digits[32];
     int nd = 0, neg = 0;
