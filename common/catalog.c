@@ -265,7 +265,8 @@ int catalog_finish(catalog_t *c, err_t *err)
 {
     if (c->finished)
         return 0;
-    qsort(c->pend, c->npend, sizeof *c->pend, cmp_pending);
+    if (c->npend > 1)
+        qsort(c->pend, c->npend, sizeof *c->pend, cmp_pending);
     c->vals = malloc((c->npend ? c->npend : 1) * sizeof *c->vals);
     c->tag_counts = calloc(c->npend ? c->npend : 1, sizeof *c->tag_counts);
     uint32_t ntags = idmap_size(c->tags);
