@@ -29,6 +29,7 @@ struct csv_reader {
     uint64_t rows;
     void *map; /* mapping to unmap, or NULL */
     size_t map_len;
+    size_t released; /* mapping before this offset was handed back */
     char sep[8];
     size_t sep_len;
     bool quotes;
@@ -195,10 +196,27 @@ static void printable(char c, char *out, size_t size)
         snprintf(out, size, "byte 0x%02x", u);
 }
 
+/* Hands the pages of rows already read back to the kernel, so a 700 MB file
+ * does not stay resident while its rows are being stored elsewhere. A
+ * private read-only file mapping refills on access, so csv_data() stays
+ * valid. */
+static void release_read(csv_reader_t *r)
+{
+    const size_t chunk = (size_t)32 << 20;
+    if (r->map == NULL || r->pos - r->released < chunk)
+        return;
+    size_t end = r->pos & ~(size_t)0xFFFFF; /* 1 MiB aligned, so page aligned */
+    if (end > r->released) {
+        (void)madvise((char *)r->map + r->released, end - r->released, MADV_DONTNEED);
+        r->released = end;
+    }
+}
+
 int csv_next(csv_reader_t *r, err_t *err)
 {
     const char *b = r->buf;
     size_t len = r->len;
+    release_read(r);
     /* Skip blank lines. */
     while (r->pos < len) {
         if (b[r->pos] == '\n') {
@@ -347,6 +365,11 @@ const csv_field_t *csv_fields(const csv_reader_t *r)
 uint64_t csv_line(const csv_reader_t *r)
 {
     return r->row_line;
+}
+
+size_t csv_offset(const csv_reader_t *r)
+{
+    return r->pos;
 }
 
 uint64_t csv_rows(const csv_reader_t *r)

@@ -66,6 +66,8 @@ csv_field_t csv_field(const csv_reader_t *r, size_t i);
 const csv_field_t *csv_fields(const csv_reader_t *r);
 /* Physical line (1-based) where the current row starts. */
 uint64_t csv_line(const csv_reader_t *r);
+/* Bytes consumed so far (offset just past the current row). */
+size_t csv_offset(const csv_reader_t *r);
 /* Number of rows returned so far. */
 uint64_t csv_rows(const csv_reader_t *r);
 const char *csv_name(const csv_reader_t *r);

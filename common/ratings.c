@@ -70,6 +70,15 @@ static int resize(ratings_t *r, size_t cap)
     return 0;
 }
 
+int ratings_reserve(ratings_t *r, size_t cap)
+{
+    if (cap <= r->cap)
+        return 0;
+    if (cap >= UINT32_MAX)
+        return -1;
+    return resize(r, cap);
+}
+
 static int widen_ts(ratings_t *r)
 {
     int64_t *w = malloc((r->cap ? r->cap : 1) * sizeof *w);

@@ -37,6 +37,8 @@ ratings_t *ratings_new(idmap_t *users, bool with_ts);
 void ratings_free(ratings_t *r);
 /* Appends one rating; -1 when out of memory (or past 2^32-1 ratings). */
 int ratings_add(ratings_t *r, uint32_t user, uint32_t item, float value, int64_t ts);
+/* Makes room for at least cap ratings in all (-1 when out of memory). */
+int ratings_reserve(ratings_t *r, size_t cap);
 /* Timestamp of rating i (0 when the store keeps none). */
 int64_t ratings_ts(const ratings_t *r, size_t i);
 /* Gives back unused capacity. */
