@@ -14,6 +14,7 @@
 
 #include "common/config.h"
 #include "common/dataset.h"
+#include "common/log.h"
 
 static const cfg_option_t tool_options[] = {
     {"limit", CFG_INT, "0", "items: print at most this many items (0: all).", 0, 1e12},
@@ -155,7 +156,8 @@ int main(int argc, char **argv)
                          "Loads a dataset as the services do and prints what it holds: `info` "
                          "gives the layout and counts, `items` prints the catalog as TSV.");
     if (cfg == NULL || cfg_add(cfg, "data", dataset_options, &err) != 0 ||
-        cfg_add(cfg, "recsys-data", tool_options, &err) != 0) {
+        cfg_add(cfg, "recsys-data", tool_options, &err) != 0 ||
+        cfg_add(cfg, "log", log_options, &err) != 0) {
         fprintf(stderr, "recsys-data: %s\n", cfg ? err.msg : "out of memory");
         cfg_free(cfg);
         return 2;
@@ -166,6 +168,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "recsys-data: %s\n", err.msg);
         cfg_free(cfg);
         return rc < 0 ? 2 : 0;
+    }
+    if (log_setup_cfg("recsys-data", cfg, &err) != 0) {
+        fprintf(stderr, "recsys-data: %s\n", err.msg);
+        cfg_free(cfg);
+        return 2;
     }
     const char *cmd = cfg_nargs(cfg) > 0 ? cfg_arg(cfg, 0) : "";
     const char *path = cfg_str(cfg, "data");
