@@ -1,0 +1,42 @@
+/*
+ * cf_internal.h: what the files of the CF library share but the service
+ * need not see: model allocation and ownership, the confidence function,
+ * the fold-in solves.
+ */
+#ifndef RECSYS_CF_INTERNAL_H
+#define RECSYS_CF_INTERNAL_H
+
+#include <math.h>
+
+#include "services/cf/cf_model.h"
+
+/* A model of kind with one reference and nothing set. */
+cf_model_t *cf_model_alloc(cf_kind_t kind, uint32_t n_users, uint32_t n_items, uint32_t dim);
+/* calloc'ed memory owned (freed) by the model; NULL when out of memory or
+ * out of ownership slots. */
+void *cf_model_calloc(cf_model_t *m, size_t n, size_t size);
+/* Copies d's user x item matrix, popularity and rating range into m. */
+int cf_model_take_data(cf_model_t *m, const cf_data_t *d, err_t *err);
+/* 1 / |row| for every row of item_f into item_inv_norm (allocated). */
+int cf_model_item_norms(cf_model_t *m, err_t *err);
+
+static inline float cf_als_conf(const cf_als_params_t *p, float r)
+{
+    if (p->binary)
+        r = 1.0f;
+    if (p->conf == CF_CONF_LOG)
+        return 1.0f + p->alpha * log1pf(r / p->eps);
+    return 1.0f + p->alpha * r;
+}
+
+/* ALS fold-in: the exact solution of the user's normal equations
+ * (gram + reg I + sum (c - 1) y y^T) x = sum c y over the n items.
+ * work: (dim * dim + dim) doubles + dim * dim floats. */
+int cf_als_fold_in(const cf_model_t *m, const uint32_t *items, const float *values, size_t n, float *x,
+                   double *work, float *fwork);
+/* MF fold-in of (b_u, p_u) into out (dim + 1 floats): the same regularised
+ * solve as one training step. work: (dim + 1)^2 + (dim + 1) doubles. */
+int cf_mf_fold_in(const cf_model_t *m, const uint32_t *items, const float *values, size_t n, float *out,
+                  double *work);
+
+#endif

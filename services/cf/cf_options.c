@@ -1,0 +1,111 @@
+/*
+ * cf_options.c: the CF library's options (flags / RECSYS_CF_* variables) and
+ * their defaults. The defaults were picked on a validation split carved from
+ * ml-100k ua.base (never ua.test); bench/README.md gives the grid and the
+ * command (build/bin/cf_tune).
+ */
+#include <string.h>
+
+#include "services/cf/cf_model.h"
+
+const cfg_option_t cf_options[] = {
+    {"cf-model", CFG_STRING, "auto", "CF model: auto (ease up to cf-ease-max-items items, else als), als, ease, mf or pop.", 0, 0},
+    {"cf-ease-max-items", CFG_INT, "5000", "Largest catalog for which auto picks EASE (an items x items float matrix).", 0, 100000},
+    {"cf-factors", CFG_INT, "64", "ALS latent factors.", 1, 1024},
+    {"cf-iterations", CFG_INT, "15", "ALS iterations.", 0, 1000},
+    {"cf-cg-steps", CFG_INT, "3", "Conjugate-gradient steps per row and ALS iteration.", 1, 100},
+    {"cf-reg", CFG_DOUBLE, "1", "ALS L2 regularisation.", 0, 1e6},
+    {"cf-alpha", CFG_DOUBLE, "1", "ALS confidence slope: c = 1 + alpha * r (or 1 + alpha * log(1 + r / eps)).", 0, 1e6},
+    {"cf-confidence", CFG_STRING, "linear", "ALS confidence scaling: linear or log.", 0, 0},
+    {"cf-eps", CFG_DOUBLE, "1", "Scale of the log confidence.", 1e-9, 1e9},
+    {"cf-binary", CFG_BOOL, "false", "ALS: treat every interaction as r = 1.", 0, 0},
+    {"cf-threads", CFG_INT, "2", "Training threads (the result does not depend on it).", 1, 256},
+    {"cf-seed", CFG_INT, "42", "Random seed of the initial factors.", 0, 0},
+    {"cf-ease-lambda", CFG_DOUBLE, "400", "EASE L2 regularisation lambda.", 1e-6, 1e9},
+    {"cf-ease-binary", CFG_BOOL, "true", "EASE: X is 1 per interaction (false: the rating).", 0, 0},
+    {"cf-mf-factors", CFG_INT, "32", "Rating-prediction MF latent factors.", 0, 1024},
+    {"cf-mf-iterations", CFG_INT, "15", "Rating-prediction MF ALS iterations.", 0, 1000},
+    {"cf-mf-reg", CFG_DOUBLE, "0.08", "MF factor regularisation (times the row's rating count).", 1e-9, 1e6},
+    {"cf-mf-bias-reg", CFG_DOUBLE, "0.02", "MF bias regularisation (times the row's rating count).", 1e-9, 1e6},
+    CFG_END,
+};
+
+void cf_params_default(cf_params_t *p)
+{
+    memset(p, 0, sizeof *p);
+    p->kind = CF_KIND_AUTO;
+    p->ease_max_items = 5000;
+    p->als = (cf_als_params_t){.factors = 64,
+                               .iterations = 15,
+                               .cg_steps = 3,
+                               .threads = 2,
+                               .reg = 1.0f,
+                               .alpha = 1.0f,
+                               .eps = 1.0f,
+                               .conf = CF_CONF_LINEAR,
+                               .binary = 0,
+                               .seed = 42};
+    p->ease = (cf_ease_params_t){.lambda = 400.0f, .binary = 1};
+    p->mf = (cf_mf_params_t){.factors = 32, .iterations = 15, .threads = 2, .reg = 0.08f, .bias_reg = 0.02f, .seed = 42};
+}
+
+const char *cf_kind_name(cf_kind_t kind)
+{
+    switch (kind) {
+    case CF_KIND_AUTO: return "auto";
+    case CF_KIND_POP: return "pop";
+    case CF_KIND_ALS: return "als";
+    case CF_KIND_EASE: return "ease";
+    case CF_KIND_MF: return "mf";
+    }
+    return "?";
+}
+
+int cf_kind_parse(const char *s, cf_kind_t *out, err_t *err)
+{
+    static const cf_kind_t kinds[] = {CF_KIND_AUTO, CF_KIND_POP, CF_KIND_ALS, CF_KIND_EASE, CF_KIND_MF};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (strcmp(s, cf_kind_name(kinds[i])) == 0) {
+            *out = kinds[i];
+            return 0;
+        }
+    }
+    if (strcmp(s, "popularity") == 0) {
+        *out = CF_KIND_POP;
+        return 0;
+    }
+    return err_set(err, "cf-model: '%s' is not one of auto, als, ease, mf, pop", s);
+}
+
+int cf_params_from_cfg(const cfg_t *cfg, cf_params_t *p, err_t *err)
+{
+    cf_params_default(p);
+    if (cf_kind_parse(cfg_str(cfg, "cf-model"), &p->kind, err) < 0)
+        return -1;
+    const char *conf = cfg_str(cfg, "cf-confidence");
+    if (strcmp(conf, "linear") == 0)
+        p->als.conf = CF_CONF_LINEAR;
+    else if (strcmp(conf, "log") == 0)
+        p->als.conf = CF_CONF_LOG;
+    else
+        return err_set(err, "cf-confidence: '%s' is not linear or log", conf);
+    p->ease_max_items = (uint32_t)cfg_int(cfg, "cf-ease-max-items");
+    p->als.factors = (uint32_t)cfg_int(cfg, "cf-factors");
+    p->als.iterations = (uint32_t)cfg_int(cfg, "cf-iterations");
+    p->als.cg_steps = (uint32_t)cfg_int(cfg, "cf-cg-steps");
+    p->als.reg = (float)cfg_double(cfg, "cf-reg");
+    p->als.alpha = (float)cfg_double(cfg, "cf-alpha");
+    p->als.eps = (float)cfg_double(cfg, "cf-eps");
+    p->als.binary = cfg_bool(cfg, "cf-binary");
+    p->als.threads = (uint32_t)cfg_int(cfg, "cf-threads");
+    p->als.seed = (uint64_t)cfg_int(cfg, "cf-seed");
+    p->ease.lambda = (float)cfg_double(cfg, "cf-ease-lambda");
+    p->ease.binary = cfg_bool(cfg, "cf-ease-binary");
+    p->mf.factors = (uint32_t)cfg_int(cfg, "cf-mf-factors");
+    p->mf.iterations = (uint32_t)cfg_int(cfg, "cf-mf-iterations");
+    p->mf.reg = (float)cfg_double(cfg, "cf-mf-reg");
+    p->mf.bias_reg = (float)cfg_double(cfg, "cf-mf-bias-reg");
+    p->mf.threads = p->als.threads;
+    p->mf.seed = p->als.seed;
+    return 0;
+}

@@ -1,0 +1,401 @@
+/*
+ * cf_score.c: scoring with a read-only model and a per-thread scratch.
+ *
+ * Every request first becomes one history: the known user's training row
+ * merged with the request's events (sorted by item; an event overrides the
+ * stored rating of its item, a later event an earlier one). Then:
+ *   als   x = the trained user vector when the request adds nothing, else
+ *         the fold-in of the history; scores = item_f x (vec_gemv_rows).
+ *   mf    the same with the bias: scores = b_i + q_i . p_u.
+ *   ease  scores = sum over the history of w_h * B[h] (one axpy per item).
+ *   pop   scores = training counts; also every model's answer to an empty
+ *         history.
+ * Top-k then runs over the dense scores with the history and excluded ids
+ * in a bitmap (topk.h screens blocks, so the bitmap and the genre/year
+ * callback are consulted only for items good enough to enter the heap).
+ * The scratch grows to the largest model it has served; nothing else is
+ * written, so threads never share mutable state.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/vec.h"
+#include "services/cf/cf_internal.h"
+
+struct cf_scratch {
+    float *scores;
+    size_t scores_cap;
+    uint64_t *bits;
+    size_t bits_cap;
+    float *uvec, *fwork;
+    size_t uvec_cap, fwork_cap;
+    double *work;
+    size_t work_cap;
+    uint32_t *h_items;
+    float *h_vals;
+    size_t h_items_cap, h_vals_cap;
+    size_t h_n;
+    uint64_t *ev_keys;
+    size_t ev_cap;
+};
+
+cf_scratch_t *cf_scratch_new(void)
+{
+    return calloc(1, sizeof(cf_scratch_t));
+}
+
+void cf_scratch_free(cf_scratch_t *s)
+{
+    if (!s)
+        return;
+    free(s->scores);
+    free(s->bits);
+    free(s->uvec);
+    free(s->fwork);
+    free(s->work);
+    free(s->h_items);
+    free(s->h_vals);
+    free(s->ev_keys);
+    free(s);
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = n;
+    return 0;
+}
+
+static int prepare(const cf_model_t *m, cf_scratch_t *s, err_t *err)
+{
+    size_t d = (size_t)m->dim + 1;
+    if (grow((void **)&s->scores, &s->scores_cap, m->n_items + 1, sizeof(float)) < 0 ||
+        grow((void **)&s->bits, &s->bits_cap, topk_bitmap_words(m->n_items) + 1, sizeof(uint64_t)) < 0 ||
+        grow((void **)&s->uvec, &s->uvec_cap, d, sizeof(float)) < 0 ||
+        grow((void **)&s->fwork, &s->fwork_cap, d * d + d, sizeof(float)) < 0 ||
+        grow((void **)&s->work, &s->work_cap, d * d + d, sizeof(double)) < 0)
+        return err_set(err, "cf: out of memory for scoring scratch");
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The merged history of who into s->h_items / s->h_vals (sorted). */
+static int build_history(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, err_t *err)
+{
+    s->h_n = 0;
+    sparse_view_t row = {NULL, NULL, 0};
+    if (who->user != CF_NO_USER) {
+        if (who->user >= m->n_users)
+            return err_set(err, "cf: user index %u out of range (%u users)", who->user, m->n_users);
+        row = sparse_csr_row(&m->hist, who->user);
+    }
+    size_t ne = who->n_events;
+    for (size_t e = 0; e < ne; e++) {
+        if (who->events[e].item >= m->n_items)
+            return err_set(err, "cf: event %zu: item index %u out of range (%u items)", e, who->events[e].item,
+                           m->n_items);
+        if (!isfinite(who->events[e].value))
+            return err_set(err, "cf: event %zu: rating is not a finite number", e);
+    }
+    if (grow((void **)&s->h_items, &s->h_items_cap, row.nnz + ne + 1, sizeof(uint32_t)) < 0 ||
+        grow((void **)&s->h_vals, &s->h_vals_cap, row.nnz + ne + 1, sizeof(float)) < 0 ||
+        grow((void **)&s->ev_keys, &s->ev_cap, ne + 1, sizeof(uint64_t)) < 0)
+        return err_set(err, "cf: out of memory for a history of %zu", row.nnz + ne);
+    /* Events sorted by (item, position): the last of each item wins. */
+    for (size_t e = 0; e < ne; e++)
+        s->ev_keys[e] = (uint64_t)who->events[e].item << 32 | (uint64_t)e;
+    if (ne > 1)
+        qsort(s->ev_keys, ne, sizeof *s->ev_keys, cmp_u64);
+    size_t a = 0, b = 0, n = 0;
+    while (a < row.nnz || b < ne) {
+        uint32_t ib = b < ne ? (uint32_t)(s->ev_keys[b] >> 32) : UINT32_MAX;
+        if (b < ne && b + 1 < ne && (uint32_t)(s->ev_keys[b + 1] >> 32) == ib) {
+            b++; /* a later event of the same item follows */
+            continue;
+        }
+        if (a < row.nnz && (b >= ne || row.idx[a] < ib)) {
+            s->h_items[n] = row.idx[a];
+            s->h_vals[n++] = row.val[a++];
+        } else {
+            if (a < row.nnz && row.idx[a] == ib)
+                a++;
+            s->h_items[n] = ib;
+            s->h_vals[n++] = who->events[(uint32_t)s->ev_keys[b]].value;
+            b++;
+        }
+    }
+    s->h_n = n;
+    return 0;
+}
+
+/* The user vector of the current history into s->uvec; 1 when there is
+ * none (empty history), 0 when set, -1 on error. */
+static int user_vec(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, err_t *err)
+{
+    size_t d = m->dim;
+    if (s->h_n == 0)
+        return 1;
+    int known = who->user != CF_NO_USER && who->n_events == 0;
+    if (m->kind == CF_KIND_ALS) {
+        if (known)
+            memcpy(s->uvec, m->user_f + who->user * d, d * sizeof(float));
+        else if (cf_als_fold_in(m, s->h_items, s->h_vals, s->h_n, s->uvec, s->work, s->fwork) < 0)
+            return err_set(err, "als: fold-in failed (system not positive definite)");
+        return 0;
+    }
+    if (m->kind == CF_KIND_MF) {
+        if (known) {
+            s->uvec[0] = m->user_bias[who->user];
+            if (d)
+                memcpy(s->uvec + 1, m->user_f + who->user * d, d * sizeof(float));
+        } else if (cf_mf_fold_in(m, s->h_items, s->h_vals, s->h_n, s->uvec, s->work) < 0) {
+            return err_set(err, "mf: fold-in failed");
+        }
+        return 0;
+    }
+    return err_set(err, "cf: a %s model has no user vectors", cf_kind_name(m->kind));
+}
+
+static int score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, size_t *used, err_t *err)
+{
+    if (prepare(m, s, err) < 0 || build_history(m, s, who, err) < 0)
+        return -1;
+    if (used)
+        *used = s->h_n;
+    float *sc = s->scores;
+    size_t n = m->n_items, d = m->dim;
+    if (m->kind == CF_KIND_POP || s->h_n == 0) {
+        memcpy(sc, m->pop, n * sizeof *sc);
+        return 0;
+    }
+    if (m->kind == CF_KIND_EASE) {
+        memset(sc, 0, n * sizeof *sc);
+        int bin = m->params.ease.binary;
+        for (size_t h = 0; h < s->h_n; h++)
+            vec_axpy(sc, bin ? 1.0f : s->h_vals[h], m->ease_b + (size_t)s->h_items[h] * n, n);
+        return 0;
+    }
+    if (user_vec(m, s, who, err) < 0)
+        return -1;
+    if (m->kind == CF_KIND_ALS) {
+        vec_gemv_rows(m->item_f, n, d, s->uvec, sc);
+    } else {
+        if (d)
+            vec_gemv_rows(m->item_f, n, d, s->uvec + 1, sc);
+        else
+            memset(sc, 0, n * sizeof *sc);
+        vec_axpy(sc, 1.0f, m->item_bias, n);
+    }
+    return 0;
+}
+
+const float *cf_score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, size_t *history_used,
+                          err_t *err)
+{
+    return score_all(m, s, who, history_used, err) < 0 ? NULL : s->scores;
+}
+
+typedef struct keep_ctx {
+    const cf_model_t *m;
+    const cf_filter_t *f;
+} keep_ctx_t;
+
+static int keep_item(uint32_t i, void *ctx)
+{
+    const keep_ctx_t *k = ctx;
+    if (k->f->genres_any && !(k->m->genre_mask[i] & k->f->genres_any))
+        return 0;
+    if (k->f->year_min || k->f->year_max) {
+        int y = k->m->year[i];
+        if (y == 0 || (k->f->year_min && y < k->f->year_min) || (k->f->year_max && y > k->f->year_max))
+            return 0;
+    }
+    return 1;
+}
+
+/* Top-k over s->scores with the filter; the history is in s. */
+static long select_top(const cf_model_t *m, cf_scratch_t *s, const cf_filter_t *f, uint32_t self, size_t k,
+                       topk_item_t *out, err_t *err)
+{
+    static const cf_filter_t none = {0, 0, 0, NULL, 0, 0};
+    if (!f)
+        f = &none;
+    if ((f->genres_any && !m->genre_mask) || ((f->year_min || f->year_max) && !m->year))
+        return err_set(err, "cf: genre and year filters need the catalog in the model");
+    size_t words = topk_bitmap_words(m->n_items);
+    memset(s->bits, 0, words * sizeof *s->bits);
+    if (!f->include_seen)
+        for (size_t h = 0; h < s->h_n; h++)
+            topk_bitmap_set(s->bits, s->h_items[h]);
+    for (size_t e = 0; e < f->n_exclude; e++)
+        if (f->exclude[e] < m->n_items)
+            topk_bitmap_set(s->bits, f->exclude[e]);
+    if (self < m->n_items)
+        topk_bitmap_set(s->bits, self);
+    keep_ctx_t kc = {m, f};
+    int attrs = f->genres_any || f->year_min || f->year_max;
+    topk_filter_t tf = {s->bits, NULL, m->n_items, attrs ? keep_item : NULL, &kc};
+    return (long)topk_dense(s->scores, m->n_items, k, &tf, out);
+}
+
+long cf_recommend(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const cf_filter_t *filter,
+                  size_t k, topk_item_t *out, size_t *history_used, err_t *err)
+{
+    if (score_all(m, s, who, history_used, err) < 0)
+        return -1;
+    return select_top(m, s, filter, UINT32_MAX, k, out, err);
+}
+
+int cf_score_items(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const uint32_t *items, size_t n,
+                   float *scores, err_t *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (items[i] >= m->n_items)
+            return err_set(err, "cf: candidate %zu: item index %u out of range (%u items)", i, items[i], m->n_items);
+    if ((m->kind == CF_KIND_ALS || m->kind == CF_KIND_MF) && n < m->n_items / 8) {
+        /* Few candidates: one dot product each instead of all items. */
+        if (prepare(m, s, err) < 0 || build_history(m, s, who, err) < 0)
+            return -1;
+        int rc = user_vec(m, s, who, err);
+        if (rc < 0)
+            return -1;
+        for (size_t i = 0; i < n; i++) {
+            size_t it = items[i], d = m->dim;
+            if (rc == 1)
+                scores[i] = m->pop[it];
+            else if (m->kind == CF_KIND_ALS)
+                scores[i] = vec_dot(m->item_f + it * d, s->uvec, d);
+            else
+                scores[i] = m->item_bias[it] + (d ? vec_dot(m->item_f + it * d, s->uvec + 1, d) : 0.0f);
+        }
+        return 0;
+    }
+    if (score_all(m, s, who, NULL, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        scores[i] = s->scores[items[i]];
+    return 0;
+}
+
+long cf_similar(const cf_model_t *m, cf_scratch_t *s, uint32_t item, const cf_filter_t *filter, size_t k,
+                topk_item_t *out, err_t *err)
+{
+    if (item >= m->n_items)
+        return err_set(err, "cf: item index %u out of range (%u items)", item, m->n_items);
+    if (prepare(m, s, err) < 0)
+        return -1;
+    s->h_n = 0;
+    float *sc = s->scores;
+    size_t n = m->n_items, d = m->dim;
+    if ((m->kind == CF_KIND_ALS || m->kind == CF_KIND_MF) && d > 0) {
+        vec_gemv_rows(m->item_f, n, d, m->item_f + (size_t)item * d, sc);
+        float self = m->item_inv_norm[item];
+        for (size_t j = 0; j < n; j++)
+            sc[j] *= self * m->item_inv_norm[j];
+    } else if (m->kind == CF_KIND_EASE) {
+        memcpy(sc, m->ease_b + (size_t)item * n, n * sizeof *sc);
+    } else {
+        /* Co-occurrence cosine: users who have the item, their other items. */
+        memset(sc, 0, n * sizeof *sc);
+        for (uint32_t u = 0; u < m->n_users; u++) {
+            sparse_view_t r = sparse_csr_row(&m->hist, u);
+            size_t lo = 0, hi = r.nnz;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (r.idx[mid] < item)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            if (lo < r.nnz && r.idx[lo] == item)
+                for (size_t e = 0; e < r.nnz; e++)
+                    sc[r.idx[e]] += 1.0f;
+        }
+        for (size_t j = 0; j < n; j++)
+            sc[j] = m->pop[j] > 0.0f && m->pop[item] > 0.0f ? sc[j] / sqrtf(m->pop[j] * m->pop[item]) : 0.0f;
+    }
+    return select_top(m, s, filter, item, k, out, err);
+}
+
+int cf_predict(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const uint32_t *items, size_t n,
+               float *out, err_t *err)
+{
+    if (m->kind != CF_KIND_MF)
+        return err_set(err, "cf: rating prediction needs an mf model, not %s", cf_kind_name(m->kind));
+    for (size_t i = 0; i < n; i++)
+        if (items[i] >= m->n_items)
+            return err_set(err, "cf: item %zu: index %u out of range (%u items)", i, items[i], m->n_items);
+    if (prepare(m, s, err) < 0 || build_history(m, s, who, err) < 0)
+        return -1;
+    int rc = user_vec(m, s, who, err);
+    if (rc < 0)
+        return -1;
+    size_t d = m->dim;
+    for (size_t i = 0; i < n; i++) {
+        size_t it = items[i];
+        float r = m->mu + m->item_bias[it];
+        if (rc == 0)
+            r += s->uvec[0] + (d ? vec_dot(m->item_f + it * d, s->uvec + 1, d) : 0.0f);
+        out[i] = r < m->rmin ? m->rmin : r > m->rmax ? m->rmax : r;
+    }
+    return 0;
+}
+
+int cf_user_vector(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, float *out, err_t *err)
+{
+    if (m->kind != CF_KIND_ALS && m->kind != CF_KIND_MF)
+        return err_set(err, "cf: a %s model has no user vectors", cf_kind_name(m->kind));
+    if (prepare(m, s, err) < 0 || build_history(m, s, who, err) < 0)
+        return -1;
+    int rc = user_vec(m, s, who, err);
+    if (rc < 0)
+        return -1;
+    size_t len = m->dim + (m->kind == CF_KIND_MF);
+    if (rc == 1)
+        memset(out, 0, len * sizeof *out);
+    else
+        memcpy(out, s->uvec, len * sizeof *out);
+    return 0;
+}
+
+uint32_t cf_explain(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, uint32_t item)
+{
+    err_t err;
+    if (item >= m->n_items || m->kind == CF_KIND_POP || prepare(m, s, &err) < 0 ||
+        build_history(m, s, who, &err) < 0)
+        return CF_NO_USER;
+    uint32_t best = CF_NO_USER;
+    float best_v = -INFINITY;
+    size_t d = m->dim;
+    for (size_t h = 0; h < s->h_n; h++) {
+        uint32_t j = s->h_items[h];
+        if (j == item)
+            continue;
+        float v;
+        if (m->kind == CF_KIND_EASE)
+            v = (m->params.ease.binary ? 1.0f : s->h_vals[h]) * m->ease_b[(size_t)j * m->n_items + item];
+        else if (d)
+            v = vec_dot(m->item_f + (size_t)j * d, m->item_f + (size_t)item * d, d) * m->item_inv_norm[j];
+        else
+            return CF_NO_USER;
+        if (v > best_v) {
+            best_v = v;
+            best = j;
+        }
+    }
+    return best;
+}
