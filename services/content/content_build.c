@@ -286,10 +286,12 @@ static void sb_free(strbuf_t *b)
 
 static int sb_write(modelfile_writer_t *w, const char *bytes_name, const char *off_name, strbuf_t *b, err_t *err)
 {
-    if (!b->off && sb_add(b, "") == 0)
-        b->n = 0; /* an empty table still has its one offset */
+    static const uint64_t zero = 0; /* an empty table still has its one offset */
     if (!b->off)
-        return err_set(err, "out of memory");
+        return modelfile_writer_add(w, bytes_name, MODELFILE_BYTES, "", 0, err) ||
+                       modelfile_writer_add(w, off_name, MODELFILE_U64, &zero, 1, err)
+                   ? -1
+                   : 0;
     if (modelfile_writer_add(w, bytes_name, MODELFILE_BYTES, b->bytes, b->len, err) ||
         modelfile_writer_add(w, off_name, MODELFILE_U64, b->off, b->n + 1, err))
         return -1;
