@@ -226,8 +226,8 @@ int main(int argc, char **argv)
                 cf_model_release(m);
             }
     } else if (strcmp(mode, "grid-als") == 0) {
-        static const float alphas[] = {0.5f, 1, 2, 4, 8};
-        static const float regs[] = {0.1f, 1, 5, 20, 50};
+        static const float alphas[] = {0.5f, 1, 2, 4, 8, 16};
+        static const float regs[] = {10, 20, 50, 100, 200};
         for (int conf = 0; conf < 2; conf++)
             for (size_t a = 0; a < sizeof alphas / sizeof alphas[0]; a++)
                 for (size_t r = 0; r < sizeof regs / sizeof regs[0]; r++) {
@@ -244,20 +244,24 @@ int main(int argc, char **argv)
                     cf_model_release(m);
                 }
     } else if (strcmp(mode, "grid-mf") == 0) {
-        static const uint32_t factors[] = {0, 8, 32, 64};
-        static const float regs[] = {0.03f, 0.05f, 0.08f, 0.12f};
-        static const float bregs[] = {0.005f, 0.02f, 0.05f};
+        /* The penalty is reg * n^reg_exp: grids per exponent. */
+        static const uint32_t factors[] = {16, 64};
+        static const float exps[] = {0.0f, 0.5f, 1.0f};
+        static const float regs[3][4] = {{2, 5, 10, 20}, {0.3f, 0.6f, 1.2f, 2.4f}, {0.1f, 0.12f, 0.15f, 0.2f}};
+        static const float bregs[3][3] = {{1, 3, 10}, {0.2f, 0.5f, 1}, {0.02f, 0.05f, 0.1f}};
+        for (size_t e = 0; e < 3; e++)
         for (size_t f = 0; f < sizeof factors / sizeof factors[0]; f++)
-            for (size_t r = 0; r < sizeof regs / sizeof regs[0]; r++)
-                for (size_t b = 0; b < sizeof bregs / sizeof bregs[0]; b++) {
+            for (size_t r = 0; r < 4; r++)
+                for (size_t b = 0; b < 3; b++) {
                     cf_mf_params_t mp = p.mf;
                     mp.factors = factors[f];
-                    mp.reg = regs[r];
-                    mp.bias_reg = bregs[b];
+                    mp.reg = regs[e][r];
+                    mp.bias_reg = bregs[e][b];
+                    mp.reg_exp = exps[e];
                     if (cf_train_mf(&s.train, &mp, &m, &err) < 0)
                         die(&err);
-                    snprintf(label, sizeof label, "mf f%u it%u reg %g bias-reg %g", mp.factors, mp.iterations,
-                             (double)mp.reg, (double)mp.bias_reg);
+                    snprintf(label, sizeof label, "mf f%u it%u reg %g bias-reg %g exp %g", mp.factors, mp.iterations,
+                             (double)mp.reg, (double)mp.bias_reg, (double)mp.reg_exp);
                     eval_print(label, m, &s);
                     cf_model_release(m);
                 }

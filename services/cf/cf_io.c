@@ -69,6 +69,7 @@ static int write_all(modelfile_writer_t *w, const cf_model_t *m, err_t *err)
     rc |= meta_num(w, "mf.iterations", p->mf.iterations, err);
     rc |= meta_num(w, "mf.reg", p->mf.reg, err);
     rc |= meta_num(w, "mf.bias_reg", p->mf.bias_reg, err);
+    rc |= meta_num(w, "mf.reg_exp", p->mf.reg_exp, err);
     if (rc)
         return -1;
     if (modelfile_writer_add(w, "hist.row_ptr", MODELFILE_U64, m->hist.row_ptr, nu + 1, err) < 0 ||
@@ -218,7 +219,8 @@ static int read_model(cf_model_t *m, const modelfile_t *mf, const char *path, er
         meta_u32(mf, path, "mf.factors", &p->mf.factors, err) < 0 ||
         meta_u32(mf, path, "mf.iterations", &p->mf.iterations, err) < 0 ||
         meta_float(mf, path, "mf.reg", &p->mf.reg, err) < 0 ||
-        meta_float(mf, path, "mf.bias_reg", &p->mf.bias_reg, err) < 0)
+        meta_float(mf, path, "mf.bias_reg", &p->mf.bias_reg, err) < 0 ||
+        meta_float(mf, path, "mf.reg_exp", &p->mf.reg_exp, err) < 0)
         return -1;
     double seed, fit;
     if (meta_double(mf, path, "als.seed", &seed, err) < 0 || meta_double(mf, path, "fit_seconds", &fit, err) < 0)
@@ -237,7 +239,7 @@ static int read_model(cf_model_t *m, const modelfile_t *mf, const char *path, er
         return err_set(err, "%s: dim %u does not match the factors of the parameters", path, d);
     if (m->kind == CF_KIND_ALS && (p->als.conf == CF_CONF_LOG && !(p->als.eps > 0.0f)))
         return err_set(err, "%s: als.eps must be > 0", path);
-    if (m->kind == CF_KIND_MF && (!(p->mf.reg > 0.0f) || !(p->mf.bias_reg > 0.0f)))
+    if (m->kind == CF_KIND_MF && (!(p->mf.reg > 0.0f) || !(p->mf.bias_reg > 0.0f) || !(p->mf.reg_exp >= 0.0f)))
         return err_set(err, "%s: mf.reg and mf.bias_reg must be > 0", path);
 
     const void *rp, *col, *val, *pop;

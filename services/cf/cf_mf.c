@@ -14,6 +14,7 @@
  * shuffling order to make deterministic, and fold-in of a new history is
  * literally one training step.
  */
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,7 @@ typedef struct mf_job {
     const sparse_csr_t *R;
     const float *other_f, *other_b; /* fixed side */
     float *self_f, *self_b;         /* updated side */
-    float mu, reg, bias_reg;
+    float mu, reg, bias_reg, reg_exp;
     uint32_t k;
     const uint32_t *bounds;
     atomic_int fail;
@@ -35,7 +36,7 @@ typedef struct mf_job {
 
 /* The ridge solve of one row into (b, f). work: (k+1)^2 + (k+1) doubles,
  * fw: (k+1)^2 + (k+1) floats. */
-static int mf_solve_row(const float *other_f, const float *other_b, float mu, float reg, float bias_reg, uint32_t k,
+static int mf_solve_row(const float *other_f, const float *other_b, float mu, float reg, float bias_reg, float reg_exp, uint32_t k,
                         const uint32_t *idx, const float *val, size_t nnz, float *b_out, float *f_out,
                         double *work, float *fw)
 {
@@ -54,7 +55,7 @@ static int mf_solve_row(const float *other_f, const float *other_b, float mu, fl
         for (size_t i = 0; i < n; i++)
             rhs[i] += t * z[i];
     }
-    double cnt = nnz ? (double)nnz : 1.0;
+    double cnt = nnz ? pow((double)nnz, reg_exp) : 1.0;
     for (size_t i = 0; i < n * n; i++)
         Ad[i] = A[i];
     Ad[0] += bias_reg * cnt;
@@ -79,7 +80,7 @@ static void mf_part(void *ctx, uint32_t t)
     } else {
         for (uint32_t r = j->bounds[t]; r < j->bounds[t + 1]; r++) {
             sparse_view_t row = sparse_csr_row(j->R, r);
-            if (mf_solve_row(j->other_f, j->other_b, j->mu, j->reg, j->bias_reg, j->k, row.idx, row.val, row.nnz,
+            if (mf_solve_row(j->other_f, j->other_b, j->mu, j->reg, j->bias_reg, j->reg_exp, j->k, row.idx, row.val, row.nnz,
                              &j->self_b[r], j->self_f + (size_t)r * j->k, work, fw) < 0)
                 atomic_store(&j->fail, 1);
         }
@@ -95,8 +96,8 @@ int cf_train_mf(const cf_data_t *d, const cf_mf_params_t *p, cf_model_t **out, e
         return err_set(err, "mf: factors must be 0..1024, not %u", p->factors);
     if (p->threads == 0 || p->threads > 256)
         return err_set(err, "mf: threads must be 1..256, not %u", p->threads);
-    if (!(p->reg > 0.0f) || !(p->bias_reg > 0.0f))
-        return err_set(err, "mf: reg and bias-reg must be > 0");
+    if (!(p->reg > 0.0f) || !(p->bias_reg > 0.0f) || !(p->reg_exp >= 0.0f && p->reg_exp <= 2.0f))
+        return err_set(err, "mf: reg and bias-reg must be > 0, reg-exp in 0..2");
     double t0 = cf_now();
     uint32_t k = p->factors;
     cf_model_t *m = cf_model_alloc(CF_KIND_MF, d->n_users, d->n_items, k);
@@ -129,8 +130,11 @@ int cf_train_mf(const cf_data_t *d, const cf_mf_params_t *p, cf_model_t **out, e
         for (uint32_t f = 0; f < k; f++)
             itf[(size_t)i * k + f] = (float)(rng_normal(&g) * 0.1);
     }
+    /* Ends with a user step, so that a user's stored (b_u, p_u) is exactly
+     * the fold-in of their ratings against the final item side. */
     for (uint32_t it = 0; it < p->iterations; it++) {
-        for (int side = 0; side < 2; side++) {
+        for (int step = 0; step < 2 + (it + 1 == p->iterations); step++) {
+            int side = step % 2;
             const sparse_csr_t *R = side == 0 ? &d->by_user : &d->by_item;
             cf_partition(R->row_ptr, R->n_rows, p->threads, 8, bounds);
             mf_job_t j = {R,
@@ -141,6 +145,7 @@ int cf_train_mf(const cf_data_t *d, const cf_mf_params_t *p, cf_model_t **out, e
                           m->mu,
                           p->reg,
                           p->bias_reg,
+                          p->reg_exp,
                           k,
                           bounds,
                           0};
@@ -174,7 +179,8 @@ int cf_mf_fold_in(const cf_model_t *m, const uint32_t *items, const float *value
     float *fw = malloc((kk * kk + kk) * sizeof *fw);
     if (!fw)
         return -1;
-    int rc = mf_solve_row(m->item_f, m->item_bias, m->mu, m->params.mf.reg, m->params.mf.bias_reg, m->dim, items,
+    int rc = mf_solve_row(m->item_f, m->item_bias, m->mu, m->params.mf.reg, m->params.mf.bias_reg,
+                          m->params.mf.reg_exp, m->dim, items,
                           values, n, &out[0], out + 1, work, fw);
     free(fw);
     return rc;

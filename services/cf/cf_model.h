@@ -67,7 +67,8 @@ typedef struct cf_ease_params {
 
 typedef struct cf_mf_params {
     uint32_t factors, iterations, threads;
-    float reg, bias_reg; /* weighted by the row's rating count */
+    float reg, bias_reg; /* times n^reg_exp, n the row's rating count */
+    float reg_exp;       /* 1: weighted lambda (ALS-WR), 0: plain ridge */
     uint64_t seed;
 } cf_mf_params_t;
 

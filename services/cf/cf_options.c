@@ -14,19 +14,20 @@ const cfg_option_t cf_options[] = {
     {"cf-factors", CFG_INT, "64", "ALS latent factors.", 1, 1024},
     {"cf-iterations", CFG_INT, "15", "ALS iterations.", 0, 1000},
     {"cf-cg-steps", CFG_INT, "3", "Conjugate-gradient steps per row and ALS iteration.", 1, 100},
-    {"cf-reg", CFG_DOUBLE, "1", "ALS L2 regularisation.", 0, 1e6},
-    {"cf-alpha", CFG_DOUBLE, "1", "ALS confidence slope: c = 1 + alpha * r (or 1 + alpha * log(1 + r / eps)).", 0, 1e6},
+    {"cf-reg", CFG_DOUBLE, "50", "ALS L2 regularisation.", 0, 1e6},
+    {"cf-alpha", CFG_DOUBLE, "2", "ALS confidence slope: c = 1 + alpha * r (or 1 + alpha * log(1 + r / eps)).", 0, 1e6},
     {"cf-confidence", CFG_STRING, "linear", "ALS confidence scaling: linear or log.", 0, 0},
     {"cf-eps", CFG_DOUBLE, "1", "Scale of the log confidence.", 1e-9, 1e9},
     {"cf-binary", CFG_BOOL, "false", "ALS: treat every interaction as r = 1.", 0, 0},
     {"cf-threads", CFG_INT, "2", "Training threads (the result does not depend on it).", 1, 256},
     {"cf-seed", CFG_INT, "42", "Random seed of the initial factors.", 0, 0},
-    {"cf-ease-lambda", CFG_DOUBLE, "400", "EASE L2 regularisation lambda.", 1e-6, 1e9},
-    {"cf-ease-binary", CFG_BOOL, "true", "EASE: X is 1 per interaction (false: the rating).", 0, 0},
-    {"cf-mf-factors", CFG_INT, "32", "Rating-prediction MF latent factors.", 0, 1024},
+    {"cf-ease-lambda", CFG_DOUBLE, "4000", "EASE L2 regularisation lambda.", 1e-6, 1e9},
+    {"cf-ease-binary", CFG_BOOL, "false", "EASE: X is 1 per interaction (false: the rating).", 0, 0},
+    {"cf-mf-factors", CFG_INT, "8", "Rating-prediction MF latent factors.", 0, 1024},
     {"cf-mf-iterations", CFG_INT, "15", "Rating-prediction MF ALS iterations.", 0, 1000},
-    {"cf-mf-reg", CFG_DOUBLE, "0.08", "MF factor regularisation (times the row's rating count).", 1e-9, 1e6},
-    {"cf-mf-bias-reg", CFG_DOUBLE, "0.02", "MF bias regularisation (times the row's rating count).", 1e-9, 1e6},
+    {"cf-mf-reg", CFG_DOUBLE, "1.2", "MF factor regularisation (times the row's rating count).", 1e-9, 1e6},
+    {"cf-mf-reg-exp", CFG_DOUBLE, "0.5", "MF penalties scale with n^reg-exp (n: the row's ratings; 1 = weighted lambda).", 0, 2},
+    {"cf-mf-bias-reg", CFG_DOUBLE, "1", "MF bias regularisation (times the row's rating count).", 1e-9, 1e6},
     CFG_END,
 };
 
@@ -39,14 +40,14 @@ void cf_params_default(cf_params_t *p)
                                .iterations = 15,
                                .cg_steps = 3,
                                .threads = 2,
-                               .reg = 1.0f,
-                               .alpha = 1.0f,
+                               .reg = 50.0f,
+                               .alpha = 2.0f,
                                .eps = 1.0f,
                                .conf = CF_CONF_LINEAR,
                                .binary = 0,
                                .seed = 42};
-    p->ease = (cf_ease_params_t){.lambda = 400.0f, .binary = 1};
-    p->mf = (cf_mf_params_t){.factors = 32, .iterations = 15, .threads = 2, .reg = 0.08f, .bias_reg = 0.02f, .seed = 42};
+    p->ease = (cf_ease_params_t){.lambda = 4000.0f, .binary = 0};
+    p->mf = (cf_mf_params_t){.factors = 8, .iterations = 15, .threads = 2, .reg = 1.2f, .bias_reg = 1.0f, .reg_exp = 0.5f, .seed = 42};
 }
 
 const char *cf_kind_name(cf_kind_t kind)
@@ -105,6 +106,7 @@ int cf_params_from_cfg(const cfg_t *cfg, cf_params_t *p, err_t *err)
     p->mf.iterations = (uint32_t)cfg_int(cfg, "cf-mf-iterations");
     p->mf.reg = (float)cfg_double(cfg, "cf-mf-reg");
     p->mf.bias_reg = (float)cfg_double(cfg, "cf-mf-bias-reg");
+    p->mf.reg_exp = (float)cfg_double(cfg, "cf-mf-reg-exp");
     p->mf.threads = p->als.threads;
     p->mf.seed = p->als.seed;
     return 0;
