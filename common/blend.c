@@ -18,12 +18,12 @@
 #include "common/topk.h"
 
 const cfg_option_t blend_options[] = {
-    {"blend-method", CFG_STRING, "minmax",
+    {"blend-method", CFG_STRING, "rrf",
      "Hybrid blend: minmax (weighted min-max normalised scores), zscore, or rrf (reciprocal rank).",
      0, 0},
-    {"blend-n0", CFG_DOUBLE, "25",
+    {"blend-n0", CFG_DOUBLE, "0.5",
      "History length at which content and CF weigh the same (w_cf = n / (n + n0)).", 1e-6, 1e9},
-    {"blend-popularity", CFG_DOUBLE, "0",
+    {"blend-popularity", CFG_DOUBLE, "0.1",
      "Weight of popularity next to content + CF (which sum to 1).", 0, 1e6},
     {"blend-rrf-k", CFG_DOUBLE, "60", "Reciprocal-rank-fusion constant k0 (rank r scores 1/(k0 + r)).",
      0, 1e9},
@@ -32,9 +32,12 @@ const cfg_option_t blend_options[] = {
 
 void blend_params_default(blend_params_t *p)
 {
-    p->method = BLEND_MINMAX;
-    p->n0 = 25.0f;
-    p->popularity = 0.0f;
+    /* Chosen with recsys-eval --tune on validation splits carved from
+     * ml-100k ua.base (R1) and from its cold-item carve-out (R3); see
+     * bench/README.md "recsys-eval". */
+    p->method = BLEND_RRF;
+    p->n0 = 0.5f;
+    p->popularity = 0.1f;
     p->rrf_k = 60.0f;
 }
 
@@ -192,6 +195,17 @@ static int final_weights(const blend_params_t *p, const blend_weights_t *overrid
         w[BLEND_CONTENT] = ws->content;
         w[BLEND_CF] = ws->cf;
         w[BLEND_POPULARITY] = ws->popularity;
+        if (ws == &pol) {
+            /* The policy splits the personal share between the two models:
+             * when one has nothing, the other takes all of it. */
+            if (lists[BLEND_CONTENT].n == 0) {
+                w[BLEND_CF] += w[BLEND_CONTENT];
+                w[BLEND_CONTENT] = 0;
+            } else if (lists[BLEND_CF].n == 0) {
+                w[BLEND_CONTENT] += w[BLEND_CF];
+                w[BLEND_CF] = 0;
+            }
+        }
         double sum = 0;
         for (int s = 0; s < BLEND_NSOURCES; s++) {
             if (lists[s].n == 0)

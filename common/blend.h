@@ -16,7 +16,10 @@
  *    - otherwise the history-length policy, n = the user's history length:
  *        w_cf = n / (n + n0),  w_content = n0 / (n + n0),  w_pop = popularity
  *      so short histories lean on content, long ones on CF.
- *    A source whose list is empty gets weight 0. When no source with a list
+ *    Under the policy, when one of content and CF has an empty list the other
+ *    takes the whole personal share (w_content + w_cf = 1), so popularity
+ *    keeps its weight relative to "personal". Otherwise (overrides) a source
+ *    whose list is empty gets weight 0. When no source with a list
  *    has weight left, popularity alone is used (weight 1) when its list is
  *    non-empty: popularity when both models have nothing. Weights are then
  *    scaled to sum to 1 (ranking is unchanged by the scale).

@@ -36,6 +36,7 @@
 #include "common/evalproto.h"
 #include "common/log.h"
 #include "common/popularity.h"
+#include "common/topk.h"
 
 #ifdef RECSYS_EVAL_HAVE_CF
 #include "services/cf/cf_model.h"
@@ -70,6 +71,10 @@ static const cfg_option_t eval_options[] = {
     {"val-cold-frac", CFG_DOUBLE, "0.2", "Validation: share of train items made cold (R3).", 0.001,
      0.999},
     {"val-seed", CFG_INT, "42", "Validation: seed of the held-out draw.", 0, 1e18},
+    {"hybrid-depth", CFG_INT, "200",
+     "Hybrid: each source contributes its top this-many candidates, as the gateway asks the "
+     "workers for (0: every candidate).",
+     0, 1e9},
     {"tune", CFG_BOOL, "false",
      "Grid-search the blend (method, n0, popularity) on the validation split; prints every "
      "setting and the best.",
@@ -125,6 +130,8 @@ typedef struct models {
     float *pop_scores; /* [ncat] overall (R1) or genre (R3) popularity */
     double pop_fit;
     blend_params_t blend;
+    size_t depth; /* hybrid: top entries kept per source (0: all) */
+    topk_item_t *sel, *sel2;
     /* hybrid buffers */
     uint32_t *keys[BLEND_NSOURCES];
     float *vals[BLEND_NSOURCES];
@@ -264,6 +271,23 @@ static int source_scores(models_t *m, int src, const evalproto_query_t *q, err_t
     return rc;
 }
 
+/* Keeps the best m->depth entries of a source list (ties to the lower index). */
+static size_t truncate_list(models_t *m, int src, size_t n)
+{
+    if (!m->depth || n <= m->depth)
+        return n;
+    for (size_t j = 0; j < n; j++) {
+        m->sel[j].index = m->keys[src][j];
+        m->sel[j].score = m->vals[src][j];
+    }
+    size_t got = topk_pairs(m->sel, n, m->depth, NULL, m->sel2);
+    for (size_t j = 0; j < got; j++) {
+        m->keys[src][j] = m->sel2[j].index;
+        m->vals[src][j] = m->sel2[j].score;
+    }
+    return got;
+}
+
 /* The hybrid: content and CF lists over the candidates (CF only for items
  * it has train data for; content only for items it could score), the
  * popularity list, fused by blend_merge with the history-length policy. */
@@ -289,7 +313,7 @@ static int score_hybrid(void *ctx, const evalproto_query_t *q, float *scores, er
         }
         lists[src].keys = m->keys[src];
         lists[src].scores = m->vals[src];
-        lists[src].n = n;
+        lists[src].n = truncate_list(m, src, n);
     }
     for (size_t j = 0; j < q->ncand; j++) {
         m->keys[2][j] = q->cand[j];
@@ -297,7 +321,7 @@ static int score_hybrid(void *ctx, const evalproto_query_t *q, float *scores, er
     }
     lists[2].keys = m->keys[2];
     lists[2].scores = m->vals[2];
-    lists[2].n = q->ncand;
+    lists[2].n = truncate_list(m, 2, q->ncand);
     long n = blend_merge(&m->blend, NULL, q->nhist, lists, q->ncand, m->ws, m->ws_bytes, m->merged,
                          NULL, err);
     if (n < 0)
@@ -315,6 +339,7 @@ static int models_init(models_t *m, const evalproto_split_t *s, const cfg_t *cfg
     m->cfg = cfg;
     m->protocol = protocol;
     m->k = (size_t)cfg_int(cfg, "k");
+    m->depth = (size_t)cfg_int(cfg, "hybrid-depth");
     if (blend_params_from_cfg(cfg, &m->blend, err) != 0)
         return -1;
     double t0 = now_s();
@@ -333,6 +358,10 @@ static int models_init(models_t *m, const evalproto_split_t *s, const cfg_t *cfg
             return err_set(err, "out of memory");
     }
     m->tmp = malloc(n * sizeof(float));
+    m->sel = malloc(n * sizeof(topk_item_t));
+    m->sel2 = malloc(n * sizeof(topk_item_t));
+    if (!m->sel || !m->sel2)
+        return err_set(err, "out of memory");
     m->merged = malloc(n * sizeof(blend_item_t));
     m->ws_bytes = blend_workspace_bytes(3 * n, n);
     m->ws = malloc(m->ws_bytes);
@@ -410,6 +439,8 @@ static void models_free(models_t *m)
         free(m->vals[src]);
     }
     free(m->tmp);
+    free(m->sel);
+    free(m->sel2);
     free(m->merged);
     free(m->ws);
     free(m->cache[0]);
@@ -546,8 +577,8 @@ static int run_tune(const evalproto_split_t *s, const cfg_t *cfg, int protocol, 
         goto done;
     }
     static const blend_method_t methods[3] = {BLEND_MINMAX, BLEND_ZSCORE, BLEND_RRF};
-    static const float n0s[] = {0.5f, 5, 10, 25, 50, 100, 200, 1000, 1e6f};
-    static const float pops[] = {0, 0.02f, 0.05f, 0.1f, 0.2f};
+    static const float n0s[] = {0.01f, 0.1f, 0.5f, 2, 5, 10, 25, 50, 100, 1000};
+    static const float pops[] = {0, 0.02f, 0.05f, 0.1f, 0.2f, 0.5f};
     static const float rrfk[] = {10, 60};
     blend_params_t best = m.blend;
     double best_ndcg = -1;

@@ -171,6 +171,18 @@ static void test_history_policy(void **state)
     assert_true(fabs(r.used.content - 0.25) < EPS && fabs(r.used.cf - 0.25) < EPS &&
                 fabs(r.used.popularity - 0.5) < EPS);
     assert_int_equal(r.out[0].key, 2);
+
+    /* one model with nothing (cold items for CF): the other takes the whole
+     * personal share, whatever the history length */
+    p.popularity = 0.5f;
+    for (size_t n = 0; n <= 1000; n += 250) {
+        merge(&p, NULL, n, L(k, c, 2), none, L(kp, pop, 2), 10, &r);
+        assert_true(fabs(r.used.content - 2.0 / 3.0) < EPS);
+        assert_true(fabs(r.used.popularity - 1.0 / 3.0) < EPS && r.used.cf == 0.0f);
+        assert_int_equal(r.out[0].key, 1);
+        merge(&p, NULL, n, none, L(k, f, 2), L(kp, pop, 2), 10, &r);
+        assert_true(fabs(r.used.cf - 2.0 / 3.0) < EPS && r.used.content == 0.0f);
+    }
 }
 
 static void test_overrides(void **state)
