@@ -13,17 +13,56 @@
  * each thread has its own accumulator, and each writes only its items' rows
  * of the output, so no locking is needed.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "services/content/content_internal.h"
 
+/* acc[j] += w * v over the item's terms, without looking at acc first. */
+static void accumulate(const sparse_csr_t *inv, sparse_view_t row, float *acc)
+{
+    for (size_t a = 0; a < row.nnz; a++) {
+        float w = row.val[a];
+        sparse_view_t post = sparse_csr_row(inv, row.idx[a]);
+        for (size_t b = 0; b < post.nnz; b++)
+            acc[post.idx[b]] += w * post.val[b];
+    }
+}
+
 size_t cm_item_topk(const sparse_csr_t *vec, const sparse_csr_t *inv, uint32_t item, size_t k,
                     const topk_filter_t *filter, float *acc, topk_item_t *cand, topk_item_t *out,
                     size_t *touched)
 {
-    size_t nc = 0;
+    uint32_t n = vec->n_rows;
     sparse_view_t row = sparse_csr_row(vec, item);
+    size_t work = 0;
+    for (size_t a = 0; a < row.nnz; a++)
+        work += sparse_csr_row(inv, row.idx[a]).nnz;
+    if (k > 0 && !touched && work > (size_t)n / 8) {
+        /* Many postings (a common genre): accumulate without tracking who
+         * was touched (no data-dependent branch in the hot loop), take the
+         * vectorised dense top-k over acc, then clear. The item itself is
+         * pushed below every other score, and zeros (untouched items) that
+         * fill a short list are dropped. */
+        accumulate(inv, row, acc);
+        acc[item] = -INFINITY;
+        size_t got = topk_dense(acc, n, k, filter, out);
+        if (work < n) {
+            for (size_t a = 0; a < row.nnz; a++) {
+                sparse_view_t post = sparse_csr_row(inv, row.idx[a]);
+                for (size_t b = 0; b < post.nnz; b++)
+                    acc[post.idx[b]] = 0.0f;
+            }
+        } else {
+            memset(acc, 0, (size_t)n * sizeof *acc);
+        }
+        acc[item] = 0.0f;
+        while (got > 0 && !(out[got - 1].score > 0.0f))
+            got--;
+        return got;
+    }
+    size_t nc = 0;
     for (size_t a = 0; a < row.nnz; a++) {
         float w = row.val[a];
         sparse_view_t post = sparse_csr_row(inv, row.idx[a]);
