@@ -21,9 +21,9 @@ const cfg_option_t blend_options[] = {
     {"blend-method", CFG_STRING, "rrf",
      "Hybrid blend: minmax (weighted min-max normalised scores), zscore, or rrf (reciprocal rank).",
      0, 0},
-    {"blend-n0", CFG_DOUBLE, "0.5",
+    {"blend-n0", CFG_DOUBLE, "0.1",
      "History length at which content and CF weigh the same (w_cf = n / (n + n0)).", 1e-6, 1e9},
-    {"blend-popularity", CFG_DOUBLE, "0.1",
+    {"blend-popularity", CFG_DOUBLE, "0.05",
      "Weight of popularity next to content + CF (which sum to 1).", 0, 1e6},
     {"blend-rrf-k", CFG_DOUBLE, "60", "Reciprocal-rank-fusion constant k0 (rank r scores 1/(k0 + r)).",
      0, 1e9},
@@ -36,8 +36,8 @@ void blend_params_default(blend_params_t *p)
      * ml-100k ua.base (R1) and from its cold-item carve-out (R3); see
      * bench/README.md "recsys-eval". */
     p->method = BLEND_RRF;
-    p->n0 = 0.5f;
-    p->popularity = 0.1f;
+    p->n0 = 0.1f;
+    p->popularity = 0.05f;
     p->rrf_k = 60.0f;
 }
 
