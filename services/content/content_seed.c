@@ -178,12 +178,17 @@ void content_seed_input_free(content_seed_input_t *in)
 
 /* ------------------------------------------------------------ tokens */
 
+/* Tokenising state. Whitespace tokens repeat a lot ("the", "his", genre
+ * names), so each distinct one is stemmed and cut into terms once: `raw`
+ * interns it and cache[off[r] .. off[r] + len[r]) lists its term ids. */
 typedef struct seed_tok {
-    idmap_t *terms;
+    idmap_t *terms, *raw;
     uint32_t *cf; /* corpus count per provisional term */
     size_t cf_cap;
     uint32_t *rows, *cols;
     size_t n, cap;
+    uint32_t *cache, *cache_off, *cache_len;
+    size_t cache_n, cache_cap, raw_cap;
     uint32_t doc;
     char *stem;
     size_t stem_cap;
@@ -192,24 +197,26 @@ typedef struct seed_tok {
     int failed;
 } seed_tok_t;
 
-static int seed_term(const char *tok, size_t len, void *ud)
+static int grow_u32(uint32_t **p, size_t *cap, size_t need, int zero)
 {
-    seed_tok_t *t = ud;
-    if (stopwords_is_english(tok, len))
+    if (need <= *cap)
         return 0;
-    uint32_t id;
-    int added = idmap_intern(t->terms, tok, len, &id);
-    if (added < 0)
-        return t->failed = 1;
-    if (id >= t->cf_cap) {
-        size_t c = t->cf_cap ? t->cf_cap * 2 : 4096;
-        uint32_t *q = realloc(t->cf, c * sizeof *q);
-        if (!q)
-            return t->failed = 1;
-        memset(q + t->cf_cap, 0, (c - t->cf_cap) * sizeof *q);
-        t->cf = q;
-        t->cf_cap = c;
-    }
+    size_t c = *cap ? *cap : 4096;
+    while (c < need)
+        c *= 2;
+    uint32_t *q = realloc(*p, c * sizeof *q);
+    if (!q)
+        return -1;
+    if (zero)
+        memset(q + *cap, 0, (c - *cap) * sizeof *q);
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* One occurrence of term id in the current document. */
+static int seed_push(seed_tok_t *t, uint32_t id)
+{
     t->cf[id]++;
     if (t->n == t->cap) {
         size_t c = t->cap ? t->cap * 2 : 65536;
@@ -228,9 +235,44 @@ static int seed_term(const char *tok, size_t len, void *ud)
     return 0;
 }
 
+static int seed_term(const char *tok, size_t len, void *ud)
+{
+    seed_tok_t *t = ud;
+    if (stopwords_is_english(tok, len))
+        return 0;
+    uint32_t id;
+    int added = idmap_intern(t->terms, tok, len, &id);
+    size_t cf_cap = t->cf_cap;
+    if (added < 0 || grow_u32(&t->cf, &cf_cap, (size_t)id + 1, 1))
+        return t->failed = 1;
+    t->cf_cap = cf_cap;
+    size_t cc = t->cache_cap;
+    if (grow_u32(&t->cache, &cc, t->cache_n + 1, 0))
+        return t->failed = 1;
+    t->cache_cap = cc;
+    t->cache[t->cache_n++] = id;
+    return seed_push(t, id);
+}
+
 static int seed_word(const char *tok, size_t len, void *ud)
 {
     seed_tok_t *t = ud;
+    uint32_t rid;
+    int added = idmap_intern(t->raw, tok, len, &rid);
+    if (added < 0)
+        return t->failed = 1;
+    if (!added) {
+        const uint32_t *c = t->cache + t->cache_off[rid];
+        for (uint32_t q = 0; q < t->cache_len[rid]; q++)
+            if (seed_push(t, c[q]))
+                return 1;
+        return 0;
+    }
+    size_t rc1 = t->raw_cap, rc2 = t->raw_cap;
+    if (grow_u32(&t->cache_off, &rc1, (size_t)rid + 1, 0) || grow_u32(&t->cache_len, &rc2, (size_t)rid + 1, 0))
+        return t->failed = 1;
+    t->raw_cap = rc1;
+    t->cache_off[rid] = (uint32_t)t->cache_n;
     size_t need = PORTER_OUT_MAX(len);
     if (need > t->stem_cap) {
         char *q = realloc(t->stem, need);
@@ -252,6 +294,7 @@ static int seed_word(const char *tok, size_t len, void *ud)
     }
     if (text_cv_tokenize(t->stem, sl, t->scratch, t->scratch_cap, seed_term, t) < 0)
         return t->failed = 1;
+    t->cache_len[rid] = (uint32_t)(t->cache_n - t->cache_off[rid]);
     return t->failed;
 }
 
@@ -280,9 +323,10 @@ static int rank_by_bytes(const void *a, const void *b)
 typedef struct seed_nb {
     const sparse_csr_t *vec, *inv; /* values are whole counts */
     const uint64_t *norm2;
+    const double *inv_norm; /* 1 / |v_j| (0 for an empty row) */
+    const float *inv_norm_f;
     uint32_t k;
     uint32_t **acc;
-    uint32_t **cand;
     content_seed_result_t *r;
 } seed_nb_t;
 
@@ -300,30 +344,45 @@ static int seed_before(uint64_t dj, uint32_t j, uint64_t dl, uint32_t l, const u
 static int seed_one(uint32_t i, unsigned thread, void *ctx)
 {
     seed_nb_t *job = ctx;
-    uint32_t *acc = job->acc[thread], *cand = job->cand[thread];
+    uint32_t *acc = job->acc[thread];
     uint32_t k = job->k, n = job->vec->n_rows;
-    size_t nc = 0;
+    const double *inv_norm = job->inv_norm;
+    /* Integer dot products with every row sharing a term; no branch in the
+     * scatter loop, the whole row of acc is scanned afterwards (a common
+     * genre alone touches half the rows). */
     sparse_view_t row = sparse_csr_row(job->vec, i);
     for (size_t a = 0; a < row.nnz; a++) {
         uint32_t w = (uint32_t)row.val[a];
         sparse_view_t post = sparse_csr_row(job->inv, row.idx[a]);
-        for (size_t b = 0; b < post.nnz; b++) {
-            uint32_t j = post.idx[b];
-            if (acc[j] == 0)
-                cand[nc++] = j;
-            acc[j] += w * (uint32_t)post.val[b];
-        }
+        for (size_t b = 0; b < post.nnz; b++)
+            acc[post.idx[b]] += w * (uint32_t)post.val[b];
     }
+    acc[i] = 0;
     uint32_t *top = job->r->nb + (size_t)i * k;
     uint64_t topd[64];
     uint64_t *td = k <= 64 ? topd : malloc(k * sizeof *td);
     if (!td)
         return -1;
     uint32_t len = 0;
-    for (size_t c = 0; c < nc; c++) {
-        uint32_t j = cand[c];
+    double floor_key = 0; /* cosine * |v_i| of the k-th kept, once full */
+    float gate = 0; /* blocks whose keys are all <= gate hold no candidate */
+    for (uint32_t j = 0; j < n; j++) {
+        if ((j & 15) == 0 && j + 16 <= n) {
+            /* Screen 16 rows at once (vectorised): most rows share no term
+             * or score well below the k-th kept. */
+            int any = 0;
+            for (uint32_t u = 0; u < 16; u++)
+                any |= (float)acc[j + u] * job->inv_norm_f[j + u] > gate;
+            if (!any) {
+                j += 15;
+                continue;
+            }
+        }
         uint64_t d = acc[j];
-        if (j == i)
+        if (d == 0)
+            continue;
+        /* A cheap screen in double; only near-ties reach the exact test. */
+        if (len == k && (double)d * inv_norm[j] < floor_key * (1 - 1e-9))
             continue;
         if (len == k && !seed_before(d, j, td[len - 1], top[len - 1], job->norm2))
             continue;
@@ -335,6 +394,10 @@ static int seed_one(uint32_t i, unsigned thread, void *ctx)
         }
         td[p] = d;
         top[p] = j;
+        if (len == k) {
+            floor_key = (double)td[k - 1] * inv_norm[top[k - 1]];
+            gate = (float)floor_key * (1 - 1e-5f); /* float error is ~1e-7 */
+        }
     }
     /* Fewer than k sharing a term: the earliest other rows, similarity 0. */
     for (uint32_t j = 0; len < k && j < n; j++)
@@ -342,8 +405,7 @@ static int seed_one(uint32_t i, unsigned thread, void *ctx)
             td[len] = 0;
             top[len++] = j;
         }
-    for (size_t c = 0; c < nc; c++)
-        acc[cand[c]] = 0;
+    memset(acc, 0, (size_t)n * sizeof *acc);
     job->r->nb_len[i] = len;
     double *sc = job->r->score + (size_t)i * k;
     for (uint32_t r = 0; r < k; r++) {
@@ -391,6 +453,8 @@ int content_seed_run(const content_seed_input_t *in, const content_seed_params_t
     rank_t *rank = NULL;
     uint32_t *remap = NULL, *rows = NULL, *cols = NULL;
     uint64_t *norm2 = NULL;
+    double *inv_norm = NULL;
+    float *inv_norm_f = NULL;
     sparse_csr_t vec = {0}, inv = {0};
     seed_nb_t job = {0};
     content_seed_result_t *r = calloc(1, sizeof *r);
@@ -399,7 +463,8 @@ int content_seed_run(const content_seed_input_t *in, const content_seed_params_t
     r->n = n;
     r->k = k;
     t.terms = idmap_new();
-    if (!t.terms)
+    t.raw = idmap_new();
+    if (!t.terms || !t.raw)
         goto oom;
     for (size_t d = 0; d < n; d++) {
         t.doc = (uint32_t)d;
@@ -472,15 +537,22 @@ int content_seed_run(const content_seed_input_t *in, const content_seed_params_t
         goto oom;
     if (threads > n / 64 + 1)
         threads = (unsigned)(n / 64 + 1);
-    job = (seed_nb_t){.vec = &vec, .inv = &inv, .norm2 = norm2, .k = k, .r = r};
+    inv_norm = malloc((n ? n : 1) * sizeof *inv_norm);
+    inv_norm_f = malloc((n ? n : 1) * sizeof *inv_norm_f);
+    if (!inv_norm || !inv_norm_f)
+        goto oom;
+    for (size_t d = 0; d < n; d++) {
+        inv_norm[d] = norm2[d] ? 1.0 / sqrt((double)norm2[d]) : 0.0;
+        inv_norm_f[d] = (float)inv_norm[d];
+    }
+    job = (seed_nb_t){.vec = &vec, .inv = &inv, .norm2 = norm2, .inv_norm = inv_norm, .inv_norm_f = inv_norm_f,
+                      .k = k, .r = r};
     job.acc = calloc(threads, sizeof *job.acc);
-    job.cand = calloc(threads, sizeof *job.cand);
-    if (!job.acc || !job.cand)
+    if (!job.acc)
         goto oom;
     for (unsigned th = 0; th < threads; th++) {
         job.acc[th] = calloc(n ? n : 1, sizeof(uint32_t));
-        job.cand[th] = malloc((n ? n : 1) * sizeof(uint32_t));
-        if (!job.acc[th] || !job.cand[th])
+        if (!job.acc[th])
             goto oom;
     }
     if (k && cm_parallel_for((uint32_t)n, threads, seed_one, &job, err))
@@ -499,14 +571,17 @@ fail:
     if (strncmp(err->msg, "seed:", 5) != 0)
         err_prefix(err, "seed");
 done:
-    for (unsigned th = 0; job.acc && th < threads; th++) {
+    for (unsigned th = 0; job.acc && th < threads; th++)
         free(job.acc[th]);
-        free(job.cand ? job.cand[th] : NULL);
-    }
     free(job.acc);
-    free(job.cand);
+    free(inv_norm);
+    free(inv_norm_f);
     content_seed_result_free(r);
     idmap_free(t.terms);
+    idmap_free(t.raw);
+    free(t.cache);
+    free(t.cache_off);
+    free(t.cache_len);
     free(t.cf);
     free(t.rows);
     free(t.cols);
