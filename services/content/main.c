@@ -87,7 +87,7 @@ static const cfg_option_t seed_options[] = {
 static int cmd_seed(int argc, char **argv)
 {
     int code;
-    cfg_t *cfg = setup("seed", "seed (--data DIR | --tags FILE) [--k 5] --out FILE.tsv",
+    cfg_t *cfg = setup("seed", "(--data DIR | --tags FILE) [--k 5] --out FILE.tsv",
                        "The classic TMDB notebook's 'similar movies', exactly as EVALUATION.md R4: tags, Porter "
                        "stems, CountVectorizer counts of the 5000 most frequent terms, cosine, top k per movie.",
                        argc, argv, &code, "seed", seed_options, "data", dataset_options, (const char *)NULL);
@@ -180,7 +180,7 @@ static const cfg_option_t build_options[] = {
 static int cmd_build(int argc, char **argv)
 {
     int code;
-    cfg_t *cfg = setup("build", "build --data DIR --out MODEL [options]",
+    cfg_t *cfg = setup("build", "--data DIR --out MODEL [options]",
                        "Builds the content model (TF-IDF item vectors and item neighbours) from a dataset's "
                        "catalog and writes it as a model file.",
                        argc, argv, &code, "build", build_options, "content", content_options, "data",
