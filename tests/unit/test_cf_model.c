@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +328,55 @@ static void test_options(void **state)
     cfg_free(cfg);
 }
 
+/* Several threads score one read-only model at once, each with its own
+ * scratch, and get exactly the single-threaded answers. */
+typedef struct conc_arg {
+    const cf_model_t *m;
+    topk_item_t out[6][8];
+    long n[6];
+} conc_arg_t;
+
+static void *conc_main(void *p)
+{
+    conc_arg_t *a = p;
+    cf_scratch_t *s = cf_scratch_new();
+    err_t err;
+    cf_event_t ev[] = {{7, 4.0f}};
+    for (int rep = 0; rep < 200; rep++)
+        for (uint32_t u = 0; u < 6; u++) {
+            cf_who_t who = {u, u % 2 ? ev : NULL, u % 2};
+            a->n[u] = cf_recommend(a->m, s, &who, NULL, 8, a->out[u], NULL, &err);
+        }
+    cf_scratch_free(s);
+    return NULL;
+}
+
+static void test_concurrent_scoring(void **state)
+{
+    cf_data_t d;
+    data(&d);
+    cf_model_t *m = train_kind(&d, CF_KIND_ALS);
+    conc_arg_t ref = {m, {{{0, 0}}}, {0}};
+    conc_main(&ref);
+    conc_arg_t args[4];
+    pthread_t tid[4];
+    for (int t = 0; t < 4; t++) {
+        memset(&args[t], 0, sizeof args[t]);
+        args[t].m = cf_model_retain(m);
+        assert_int_equal(pthread_create(&tid[t], NULL, conc_main, &args[t]), 0);
+    }
+    cf_model_release(m); /* the threads' references keep it alive */
+    for (int t = 0; t < 4; t++) {
+        pthread_join(tid[t], NULL);
+        for (int u = 0; u < 6; u++) {
+            assert_int_equal(args[t].n[u], ref.n[u]);
+            assert_memory_equal(args[t].out[u], ref.out[u], (size_t)ref.n[u] * sizeof(topk_item_t));
+        }
+        cf_model_release((cf_model_t *)args[t].m);
+    }
+    cf_data_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -334,6 +384,7 @@ int main(void)
         cmocka_unit_test(test_history_and_filters),
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_options),
+        cmocka_unit_test(test_concurrent_scoring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
