@@ -1,0 +1,281 @@
+/*
+ * gw_catalog.c: the gateway's own view of the dataset (see gw_catalog.h).
+ *
+ * Built once at start-up: popularity counts and their order, and a CSR of
+ * each user's rated items (sorted, so "has the user rated i" and the
+ * excluded-set merge are binary searches and merges).
+ */
+#include "services/gateway/gw_catalog.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorting the popularity order needs the scores: a small context-free
+ * trick is to sort (score, index) pairs. */
+typedef struct {
+    float score;
+    uint32_t item;
+} pop_pair_t;
+
+static int cmp_pop(const void *a, const void *b)
+{
+    const pop_pair_t *x = a, *y = b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
+void gw_catalog_free(gw_catalog_t *c)
+{
+    if (c == NULL)
+        return;
+    popularity_free(c->pop);
+    free(c->pop_order);
+    free(c->pop_score);
+    free(c->user_off);
+    free(c->user_items);
+    dataset_free(c->ds);
+    free(c);
+}
+
+static int build_users(gw_catalog_t *c, err_t *err)
+{
+    const ratings_t *r = c->ds->ratings;
+    c->nusers = c->ds->users != NULL ? idmap_size(c->ds->users) : 0;
+    c->user_off = calloc((size_t)c->nusers + 1, sizeof *c->user_off);
+    size_t n = r != NULL ? r->n : 0;
+    c->user_items = malloc((n ? n : 1) * sizeof *c->user_items);
+    if (c->user_off == NULL || c->user_items == NULL)
+        return err_set(err, "out of memory for %zu ratings", n);
+    for (size_t i = 0; i < n; i++)
+        c->user_off[r->user[i] + 1]++;
+    for (uint32_t u = 0; u < c->nusers; u++)
+        c->user_off[u + 1] += c->user_off[u];
+    size_t *pos = malloc(((size_t)c->nusers + 1) * sizeof *pos);
+    if (pos == NULL)
+        return err_set(err, "out of memory");
+    memcpy(pos, c->user_off, ((size_t)c->nusers + 1) * sizeof *pos);
+    for (size_t i = 0; i < n; i++)
+        c->user_items[pos[r->user[i]]++] = r->item[i];
+    free(pos);
+    for (uint32_t u = 0; u < c->nusers; u++)
+        qsort(c->user_items + c->user_off[u], c->user_off[u + 1] - c->user_off[u], sizeof(uint32_t), cmp_u32);
+    return 0;
+}
+
+static int build_popularity(gw_catalog_t *c, err_t *err)
+{
+    uint32_t n = catalog_size(c->cat);
+    c->pop_score = calloc(n ? n : 1, sizeof *c->pop_score);
+    c->pop_order = malloc((n ? n : 1) * sizeof *c->pop_order);
+    pop_pair_t *pairs = malloc((n ? n : 1) * sizeof *pairs);
+    if (c->pop_score == NULL || c->pop_order == NULL || pairs == NULL) {
+        free(pairs);
+        return err_set(err, "out of memory");
+    }
+    size_t nratings = 0;
+    if (c->ds->ratings != NULL) {
+        if (popularity_fit(c->ds->ratings, c->cat, NULL, &c->pop, err) != 0) {
+            free(pairs);
+            return err_prefix(err, "popularity");
+        }
+        popularity_scores(c->pop, POPULARITY_OVERALL, c->pop_score);
+        nratings = c->ds->ratings->n;
+    }
+    uint32_t h = 2166136261u; /* FNV-1a over the counts: the version changes with the data */
+    for (uint32_t i = 0; i < n; i++) {
+        pairs[i].score = c->pop_score[i];
+        pairs[i].item = i;
+        uint32_t v = (uint32_t)c->pop_score[i];
+        for (int b = 0; b < 4; b++) {
+            h ^= (v >> (8 * b)) & 0xff;
+            h *= 16777619u;
+        }
+    }
+    qsort(pairs, n, sizeof *pairs, cmp_pop);
+    for (uint32_t i = 0; i < n; i++)
+        c->pop_order[i] = pairs[i].item;
+    free(pairs);
+    snprintf(c->pop_version, sizeof c->pop_version, "count-%zu-%08x", nratings, h);
+    return 0;
+}
+
+int gw_catalog_load(const char *path, const dataset_opts_t *opts, gw_catalog_t **out, err_t *err)
+{
+    *out = NULL;
+    gw_catalog_t *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return err_set(err, "out of memory");
+    if (dataset_load(path, &c->ds, opts, err) != 0) {
+        free(c);
+        return -1;
+    }
+    c->cat = c->ds->catalog;
+    if (build_popularity(c, err) != 0 || build_users(c, err) != 0) {
+        gw_catalog_free(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+uint32_t gw_catalog_size(const gw_catalog_t *c)
+{
+    return catalog_size(c->cat);
+}
+
+uint32_t gw_catalog_find(const gw_catalog_t *c, const char *id)
+{
+    if (id == NULL || id[0] == '\0')
+        return UINT32_MAX;
+    uint32_t i = catalog_find(c->cat, id, strlen(id));
+    return i == IDMAP_NONE ? UINT32_MAX : i;
+}
+
+size_t gw_catalog_user_items(const gw_catalog_t *c, const char *user_id, const uint32_t **items)
+{
+    *items = NULL;
+    if (c->ds->users == NULL || user_id == NULL || user_id[0] == '\0')
+        return 0;
+    uint32_t u = idmap_find(c->ds->users, user_id, strlen(user_id));
+    if (u == IDMAP_NONE || u >= c->nusers)
+        return 0;
+    *items = c->user_items + c->user_off[u];
+    return c->user_off[u + 1] - c->user_off[u];
+}
+
+static char **list_strings(const gw_catalog_t *c, uint32_t i, catalog_list_t l, size_t *n, arena_t *a)
+{
+    uint32_t k = catalog_list_len(c->cat, i, l);
+    *n = 0;
+    if (k == 0)
+        return NULL;
+    char **v = arena_alloc(a, k * sizeof *v);
+    if (v == NULL)
+        return NULL;
+    for (uint32_t j = 0; j < k; j++)
+        v[j] = (char *)catalog_list_at(c->cat, i, l, j);
+    *n = k;
+    return v;
+}
+
+int gw_catalog_item(const gw_catalog_t *c, uint32_t i, Recsys__V1__Item *it, arena_t *a)
+{
+    recsys__v1__item__init(it);
+    it->item_id = (char *)catalog_id(c->cat, i);
+    it->title = (char *)catalog_title(c->cat, i);
+    it->year = catalog_year(c->cat, i);
+    it->overview = (char *)catalog_overview(c->cat, i);
+    uint32_t ng = catalog_item_ngenres(c->cat, i);
+    if (ng > 0) {
+        it->genres = arena_alloc(a, ng * sizeof(char *));
+        if (it->genres == NULL)
+            return -1;
+        for (uint32_t g = 0; g < ng; g++)
+            it->genres[g] = (char *)catalog_genre_name(c->cat, catalog_item_genre(c->cat, i, g));
+        it->n_genres = ng;
+    }
+    it->directors = list_strings(c, i, CATALOG_DIRECTORS, &it->n_directors, a);
+    it->cast = list_strings(c, i, CATALOG_CAST, &it->n_cast, a);
+    it->keywords = list_strings(c, i, CATALOG_KEYWORDS, &it->n_keywords, a);
+    it->rating_count = catalog_rating_count(c->cat, i);
+    it->mean_rating = catalog_rating_mean(c->cat, i);
+    return 0;
+}
+
+static size_t sort_unique(uint32_t *v, size_t n)
+{
+    if (n == 0)
+        return 0;
+    qsort(v, n, sizeof *v, cmp_u32);
+    size_t w = 1;
+    for (size_t i = 1; i < n; i++)
+        if (v[i] != v[w - 1])
+            v[w++] = v[i];
+    return w;
+}
+
+int gw_filter_compile(const gw_catalog_t *c, const Recsys__V1__Filters *f, const uint32_t *extra,
+                      size_t nextra, gw_filter_t *out, arena_t *a, err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    size_t nex = nextra + (f != NULL ? f->n_exclude_item_ids : 0);
+    if (nex > 0) {
+        out->excluded = arena_alloc(a, nex * sizeof(uint32_t));
+        if (out->excluded == NULL)
+            return err_set(err, "out of memory");
+        size_t w = 0;
+        for (size_t i = 0; i < nextra; i++)
+            out->excluded[w++] = extra[i];
+        for (size_t i = 0; f != NULL && i < f->n_exclude_item_ids; i++) {
+            uint32_t it = gw_catalog_find(c, f->exclude_item_ids[i]);
+            if (it != UINT32_MAX)
+                out->excluded[w++] = it;
+        }
+        out->nexcluded = sort_unique(out->excluded, w);
+    }
+    if (f == NULL)
+        return 0;
+    if (f->n_genres > 0) {
+        out->genres = arena_alloc(a, f->n_genres * sizeof(uint32_t));
+        if (out->genres == NULL)
+            return err_set(err, "out of memory");
+        for (size_t i = 0; i < f->n_genres; i++) {
+            uint32_t g = catalog_genre_find(c->cat, f->genres[i], strlen(f->genres[i]));
+            if (g == IDMAP_NONE)
+                return err_set(err, "filters.genres[%zu]: unknown genre '%.80s'", i, f->genres[i]);
+            out->genres[i] = g;
+        }
+        out->ngenres = f->n_genres;
+    }
+    out->year_min = f->year_min;
+    out->year_max = f->year_max;
+    if (f->year_min != 0 && f->year_max != 0 && f->year_min > f->year_max)
+        return err_set(err, "filters: year_min %d is after year_max %d", f->year_min, f->year_max);
+    return 0;
+}
+
+bool gw_filter_pass(const gw_catalog_t *c, const gw_filter_t *f, uint32_t item)
+{
+    if (f->year_min != 0 || f->year_max != 0) {
+        int y = catalog_year(c->cat, item);
+        if (y == 0 || (f->year_min != 0 && y < f->year_min) || (f->year_max != 0 && y > f->year_max))
+            return false;
+    }
+    if (f->ngenres > 0) {
+        bool any = false;
+        uint32_t ng = catalog_item_ngenres(c->cat, item);
+        for (uint32_t g = 0; g < ng && !any; g++) {
+            uint32_t gid = catalog_item_genre(c->cat, item, g);
+            for (size_t j = 0; j < f->ngenres; j++)
+                if (f->genres[j] == gid) {
+                    any = true;
+                    break;
+                }
+        }
+        if (!any)
+            return false;
+    }
+    if (f->nexcluded > 0 && bsearch(&item, f->excluded, f->nexcluded, sizeof item, cmp_u32) != NULL)
+        return false;
+    return true;
+}
+
+size_t gw_catalog_popular(const gw_catalog_t *c, const gw_filter_t *f, uint32_t *out, size_t max)
+{
+    size_t n = 0;
+    uint32_t total = catalog_size(c->cat);
+    for (uint32_t i = 0; i < total && n < max; i++) {
+        uint32_t it = c->pop_order[i];
+        if (f == NULL || gw_filter_pass(c, f, it))
+            out[n++] = it;
+    }
+    return n;
+}

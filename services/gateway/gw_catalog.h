@@ -1,0 +1,77 @@
+/*
+ * gw_catalog.h: what the gateway knows of the dataset by itself.
+ *
+ * The gateway loads the same --data directory as the workers (catalog and
+ * ratings, through common/dataset.h) rather than asking the content worker:
+ * GetItem, SearchItems, titles/years/genres of every answer, the check that
+ * ids exist, the popularity fallback (common/popularity.h, count of
+ * ratings) and each known user's rated items (to exclude them from the
+ * popularity fallback and to know a history's length) then cost no RPC, and
+ * they keep working with both workers down.
+ *
+ * Filters (proto Filters) are compiled once per request into a gw_filter_t:
+ * genre names to genre ids (an unknown genre is an error), year bounds, a
+ * sorted set of excluded items (explicit excludes plus, unless
+ * include_seen, the user's rated items and the request's history).
+ */
+#ifndef RECSYS_GATEWAY_GW_CATALOG_H
+#define RECSYS_GATEWAY_GW_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/arena.h"
+#include "common/catalog.h"
+#include "common/dataset.h"
+#include "common/err.h"
+#include "common/popularity.h"
+#include "recsys/v1/recommender.pb-c.h"
+
+typedef struct gw_catalog {
+    dataset_t *ds;
+    const catalog_t *cat;
+    popularity_t *pop;    /* NULL without ratings */
+    uint32_t *pop_order;  /* items by popularity, best first */
+    float *pop_score;     /* [n] popularity score (rating count) */
+    uint32_t nusers;
+    size_t *user_off;     /* [nusers + 1] CSR over user_items */
+    uint32_t *user_items; /* each user's rated items, sorted */
+    char pop_version[48]; /* "count-<nratings>-<crc>" */
+} gw_catalog_t;
+
+/* Loads path with opts (common/dataset.h); without ratings the popularity is
+ * all zero (items in catalog order). */
+int gw_catalog_load(const char *path, const dataset_opts_t *opts, gw_catalog_t **out, err_t *err);
+void gw_catalog_free(gw_catalog_t *c);
+
+uint32_t gw_catalog_size(const gw_catalog_t *c);
+/* Dense index of an item id, or UINT32_MAX. */
+uint32_t gw_catalog_find(const gw_catalog_t *c, const char *id);
+/* A known user's rated items (sorted); 0 items for an unknown user. */
+size_t gw_catalog_user_items(const gw_catalog_t *c, const char *user_id, const uint32_t **items);
+
+/* Fills a proto Item for item i (strings point into the catalog; arrays
+ * from the arena). */
+int gw_catalog_item(const gw_catalog_t *c, uint32_t i, Recsys__V1__Item *out, arena_t *a);
+
+typedef struct gw_filter {
+    uint32_t *genres; /* genre ids; any matches */
+    size_t ngenres;
+    int year_min, year_max; /* 0 = none */
+    uint32_t *excluded;     /* sorted, unique */
+    size_t nexcluded;
+} gw_filter_t;
+
+/* Compiles f (may be NULL) plus extra excluded items (e.g. the history)
+ * into out, allocated from a. -1 with err (unknown genre, year_min >
+ * year_max). Unknown exclude ids are ignored (they cannot be returned). */
+int gw_filter_compile(const gw_catalog_t *c, const Recsys__V1__Filters *f, const uint32_t *extra,
+                      size_t nextra, gw_filter_t *out, arena_t *a, err_t *err);
+bool gw_filter_pass(const gw_catalog_t *c, const gw_filter_t *f, uint32_t item);
+
+/* Writes up to max items passing f by popularity, best first; returns the
+ * count. */
+size_t gw_catalog_popular(const gw_catalog_t *c, const gw_filter_t *f, uint32_t *out, size_t max);
+
+#endif

@@ -1,0 +1,665 @@
+/*
+ * gw_rank.c: Recommend, SimilarItems and Score: fan-out to both workers,
+ * blend, filters, titles, explanations.
+ *
+ * One job per request. It asks each worker it needs at once (gw_workers.h,
+ * each with its own deadline) and finishes when the last reply, error or
+ * timeout is in. Each worker's list is mapped to catalog indices, filtered
+ * again by the gateway (the workers filter too; the gateway's check makes
+ * the answer right whatever a worker did) and fused with common/blend.h,
+ * the evaluator's own blend, next to a popularity list computed here. A
+ * worker that failed contributes an empty list and a reason in
+ * degraded_reasons; when none answered, the blend falls back to popularity
+ * by itself (blend.h step 1), flagged too.
+ *
+ * Worker requests are built from fresh structs, never by re-packing pieces
+ * of the client's message: unknown fields in it would be re-emitted, and
+ * protobuf-c 1.4.1 re-packs a field-0 unknown field in a form it then
+ * refuses (tests/unit/test_proto.c, test_field_zero_quirk).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/arena.h"
+#include "common/log.h"
+#include "services/gateway/gw_internal.h"
+
+typedef enum { RANK_RECOMMEND, RANK_SIMILAR, RANK_SCORE } rank_kind_t;
+
+typedef struct worker_res {
+    bool asked, ok;
+    uint32_t *keys;
+    float *scores;
+    uint32_t *because; /* catalog index of the explaining item, UINT32_MAX when none */
+    size_t n;
+    int history_used;
+    char version[128];
+} worker_res_t;
+
+typedef struct rank_job {
+    gw_t *gw;
+    httpsrv_req_t *req;
+    gw_encoding_t enc;
+    rank_kind_t kind;
+    gw_method_t method;
+    ProtobufCMessage *in;
+    arena_t arena;
+    gw_filter_t filter;
+    int k;
+    bool explain;
+    uint32_t query_item;   /* SimilarItems */
+    uint32_t *cand;        /* Score: known candidates */
+    size_t ncand;
+    uint8_t *cand_mark;    /* Score: [catalog size] 1 for a candidate */
+    char **unknown;        /* Score: unknown candidate ids */
+    size_t nunknown;
+    size_t base_history;   /* request history + the user's known ratings */
+    blend_weights_t override;
+    bool has_override;
+    int pending;
+    worker_res_t res[GW_NWORKERS];
+    char *reasons[8];
+    size_t nreasons;
+    char request_id[72];
+    uint64_t t0;
+} rank_job_t;
+
+static void job_reason(rank_job_t *j, const char *text)
+{
+    if (j->nreasons < sizeof j->reasons / sizeof j->reasons[0])
+        j->reasons[j->nreasons++] = arena_strdup(&j->arena, text);
+}
+
+static void job_free(rank_job_t *j)
+{
+    if (j->in != NULL)
+        protobuf_c_message_free_unpacked(j->in, NULL);
+    arena_free(&j->arena);
+    free(j);
+}
+
+static rank_job_t *job_new(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, rank_kind_t kind, ProtobufCMessage *in)
+{
+    rank_job_t *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        protobuf_c_message_free_unpacked(in, NULL);
+        gw_respond_error(r, GW_RESOURCE_EXHAUSTED, "out of memory", NULL);
+        return NULL;
+    }
+    j->gw = gw;
+    j->req = r;
+    j->enc = enc;
+    j->kind = kind;
+    j->method = kind == RANK_RECOMMEND ? GW_M_RECOMMEND : kind == RANK_SIMILAR ? GW_M_SIMILAR : GW_M_SCORE;
+    j->in = in;
+    j->query_item = UINT32_MAX;
+    j->t0 = uv_hrtime();
+    arena_init(&j->arena);
+    gw_request_id(gw, r, j->request_id, sizeof j->request_id);
+    return j;
+}
+
+static void job_fail(rank_job_t *j, gw_code_t code, const char *msg)
+{
+    gw_respond_error(j->req, code, msg, NULL);
+    job_free(j);
+}
+
+/* ------------------------------------------------------------ copies for the workers */
+
+static Recsys__V1__HistoryEvent **copy_history(rank_job_t *j, Recsys__V1__HistoryEvent *const *h, size_t n)
+{
+    if (n == 0)
+        return NULL;
+    Recsys__V1__HistoryEvent **v = arena_alloc(&j->arena, n * sizeof *v);
+    Recsys__V1__HistoryEvent *e = arena_alloc(&j->arena, n * sizeof *e);
+    if (v == NULL || e == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        recsys__v1__history_event__init(&e[i]);
+        e[i].item_id = h[i]->item_id;
+        e[i].rating = h[i]->rating;
+        e[i].type = h[i]->type;
+        e[i].timestamp_ms = h[i]->timestamp_ms;
+        v[i] = &e[i];
+    }
+    return v;
+}
+
+static Recsys__V1__Filters *copy_filters(rank_job_t *j, const Recsys__V1__Filters *f)
+{
+    if (f == NULL)
+        return NULL;
+    Recsys__V1__Filters *c = arena_alloc(&j->arena, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    recsys__v1__filters__init(c);
+    c->n_genres = f->n_genres;
+    c->genres = f->genres;
+    c->year_min = f->year_min;
+    c->year_max = f->year_max;
+    c->n_exclude_item_ids = f->n_exclude_item_ids;
+    c->exclude_item_ids = f->exclude_item_ids;
+    c->include_seen = f->include_seen;
+    return c;
+}
+
+/* ------------------------------------------------------------ worker replies */
+
+static void finish(rank_job_t *j);
+
+static void take_list(rank_job_t *j, worker_res_t *res, const Recsys__V1__WorkerScoredList *l)
+{
+    gw_t *gw = j->gw;
+    size_t n = l != NULL ? l->n_items : 0;
+    res->history_used = l != NULL ? l->history_used : 0;
+    if (n == 0)
+        return;
+    res->keys = arena_alloc(&j->arena, n * sizeof(uint32_t));
+    res->scores = arena_alloc(&j->arena, n * sizeof(float));
+    res->because = arena_alloc(&j->arena, n * sizeof(uint32_t));
+    /* Seen marks keep a key once per list (blend refuses duplicates). */
+    uint8_t *seen = arena_alloc(&j->arena, gw_catalog_size(gw->cat) ? gw_catalog_size(gw->cat) : 1);
+    if (res->keys == NULL || res->scores == NULL || res->because == NULL || seen == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        const Recsys__V1__WorkerScored *s = l->items[i];
+        uint32_t it = gw_catalog_find(gw->cat, s->item_id);
+        if (it == UINT32_MAX || seen[it] || !isfinite(s->score))
+            continue;
+        if (j->kind != RANK_SCORE && !gw_filter_pass(gw->cat, &j->filter, it))
+            continue;
+        if (j->kind == RANK_SCORE && !j->cand_mark[it])
+            continue;
+        if (j->kind == RANK_SIMILAR && it == j->query_item)
+            continue;
+        seen[it] = 1;
+        res->keys[res->n] = it;
+        res->scores[res->n] = s->score;
+        res->because[res->n] = gw_catalog_find(gw->cat, s->because_item_id);
+        res->n++;
+    }
+}
+
+static void on_worker(gw_worker_t *w, const Recsys__V1__WorkerReply *reply, const char *reason, void *arg)
+{
+    rank_job_t *j = arg;
+    worker_res_t *res = &j->res[w == &j->gw->workers.w[GW_CONTENT] ? GW_CONTENT : GW_CF];
+    if (reply == NULL) {
+        job_reason(j, reason);
+    } else if (reply->error != NULL &&
+               reply->error->code != RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_NONE) {
+        if (reply->error->code == RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_NOT_FOUND) {
+            /* The model does not know the item/user: an empty answer, not a failure
+             * (CF knows only rated items). */
+            res->ok = true;
+            snprintf(res->version, sizeof res->version, "%s", reply->model_version ? reply->model_version : "");
+        } else {
+            char buf[300];
+            snprintf(buf, sizeof buf, "%s: %s: %s", w->name,
+                     gw_code_name(gw_code_from_worker(reply->error->code)),
+                     reply->error->message ? reply->error->message : "");
+            job_reason(j, buf);
+        }
+    } else if (reply->body_case != RECSYS__V1__WORKER_REPLY__BODY_SCORED) {
+        char buf[160];
+        snprintf(buf, sizeof buf, "%s: unexpected reply body %d", w->name, (int)reply->body_case);
+        job_reason(j, buf);
+    } else {
+        res->ok = true;
+        snprintf(res->version, sizeof res->version, "%s", reply->model_version ? reply->model_version : "");
+        take_list(j, res, reply->scored);
+    }
+    if (--j->pending == 0)
+        finish(j);
+}
+
+static void ask(rank_job_t *j, gw_worker_id_t id, Recsys__V1__WorkerRequest *req)
+{
+    char reason[256];
+    j->res[id].asked = true;
+    j->pending++;
+    if (gw_worker_call(&j->gw->workers, id, req, on_worker, j, reason, sizeof reason) == 0) {
+        j->pending--;
+        job_reason(j, reason);
+    }
+}
+
+/* Sends the requests; finishes at once when no worker could be asked. */
+static void dispatch(rank_job_t *j, Recsys__V1__WorkerRequest *req[GW_NWORKERS])
+{
+    j->pending = 1; /* held until every call is out, so a completion cannot finish early */
+    for (int i = 0; i < GW_NWORKERS; i++)
+        if (req[i] != NULL)
+            ask(j, (gw_worker_id_t)i, req[i]);
+    if (--j->pending == 0)
+        finish(j);
+}
+
+/* ------------------------------------------------------------ the answer */
+
+static const char *model_of(const blend_item_t *it, const blend_weights_t *w)
+{
+    bool c = (it->present & (1u << BLEND_CONTENT)) && w->content > 0;
+    bool f = (it->present & (1u << BLEND_CF)) && w->cf > 0;
+    if (c && f)
+        return "hybrid";
+    if (c)
+        return "content";
+    if (f)
+        return "cf";
+    return "popularity";
+}
+
+static uint32_t because_of(const rank_job_t *j, const blend_item_t *it, const blend_weights_t *w)
+{
+    /* The explaining item of the source that contributed most. */
+    double best = -1;
+    uint32_t out = UINT32_MAX;
+    const float wt[2] = {w->content, w->cf};
+    for (int s = 0; s < GW_NWORKERS; s++) {
+        const worker_res_t *r = &j->res[s];
+        if (!(it->present & (1u << s)))
+            continue;
+        for (size_t i = 0; i < r->n; i++)
+            if (r->keys[i] == it->key) {
+                double contrib = (double)wt[s] * it->source[s];
+                if (r->because[i] != UINT32_MAX && contrib > best) {
+                    best = contrib;
+                    out = r->because[i];
+                }
+                break;
+            }
+    }
+    return out;
+}
+
+static Recsys__V1__Explanation *explain(rank_job_t *j, const blend_item_t *it, const blend_weights_t *w)
+{
+    const catalog_t *cat = j->gw->cat->cat;
+    Recsys__V1__Explanation *e = arena_alloc(&j->arena, sizeof *e);
+    if (e == NULL)
+        return NULL;
+    recsys__v1__explanation__init(e);
+    e->model = (char *)model_of(it, w);
+    uint32_t b = j->kind == RANK_SIMILAR ? j->query_item : because_of(j, it, w);
+    if (strcmp(e->model, "popularity") == 0 && j->kind != RANK_SIMILAR) {
+        e->text = "popular with other viewers";
+        return e;
+    }
+    if (b == UINT32_MAX) {
+        e->text = strcmp(e->model, "popularity") == 0 ? "popular with other viewers" : "matches your tastes";
+        return e;
+    }
+    e->because_item_id = (char *)catalog_id(cat, b);
+    e->because_title = (char *)catalog_title(cat, b);
+    const char *title = catalog_title(cat, b);
+    int year = catalog_year(cat, b);
+    /* MovieLens titles carry their year already: "Alien (1979)". */
+    bool has_year = year == 0 || catalog_title_year(title, strlen(title)) != 0;
+    const char *lead = j->kind == RANK_SIMILAR ? "similar to" : "because you liked";
+    e->text = has_year ? arena_printf(&j->arena, "%s %s", lead, title)
+                       : arena_printf(&j->arena, "%s %s (%d)", lead, title, year);
+    return e;
+}
+
+static Recsys__V1__ScoredItem *scored_item(rank_job_t *j, uint32_t item, float score, const float src[3],
+                                           int rank)
+{
+    const catalog_t *cat = j->gw->cat->cat;
+    Recsys__V1__ScoredItem *s = arena_alloc(&j->arena, sizeof *s);
+    if (s == NULL)
+        return NULL;
+    recsys__v1__scored_item__init(s);
+    s->item_id = (char *)catalog_id(cat, item);
+    s->title = (char *)catalog_title(cat, item);
+    s->year = catalog_year(cat, item);
+    s->score = score;
+    if (src != NULL) {
+        s->content_score = src[BLEND_CONTENT];
+        s->cf_score = src[BLEND_CF];
+        s->popularity_score = src[BLEND_POPULARITY];
+    }
+    s->rank = rank;
+    uint32_t ng = catalog_item_ngenres(cat, item);
+    if (ng > 0 && (s->genres = arena_alloc(&j->arena, ng * sizeof(char *))) != NULL) {
+        for (uint32_t g = 0; g < ng; g++)
+            s->genres[g] = (char *)catalog_genre_name(cat, catalog_item_genre(cat, item, g));
+        s->n_genres = ng;
+    }
+    return s;
+}
+
+static void finish(rank_job_t *j)
+{
+    gw_t *gw = j->gw;
+    const gw_catalog_t *cat = gw->cat;
+    err_t err;
+    blend_list_t lists[BLEND_NSOURCES];
+    memset(lists, 0, sizeof lists);
+    bool any_ok = false, any_failed = false;
+    size_t hist = j->base_history;
+    for (int s = 0; s < GW_NWORKERS; s++) {
+        worker_res_t *r = &j->res[s];
+        if (!r->asked)
+            continue;
+        if (r->ok) {
+            any_ok = true;
+            if ((size_t)r->history_used > hist)
+                hist = (size_t)r->history_used;
+        } else {
+            any_failed = true;
+        }
+        lists[s] = (blend_list_t){r->keys, r->scores, r->n};
+    }
+    /* Popularity: the candidates (Score) or the most popular items passing the filters. */
+    size_t npop_max = j->kind == RANK_SCORE ? j->ncand : (size_t)j->k * 2 + 10;
+    uint32_t *pk = arena_alloc(&j->arena, (npop_max ? npop_max : 1) * sizeof(uint32_t));
+    float *ps = arena_alloc(&j->arena, (npop_max ? npop_max : 1) * sizeof(float));
+    size_t k = j->kind == RANK_SCORE ? j->ncand : (size_t)j->k;
+    size_t total = lists[0].n + lists[1].n + npop_max;
+    blend_item_t *out = arena_alloc(&j->arena, (k ? k : 1) * sizeof *out);
+    size_t ws_bytes = blend_workspace_bytes(total, k);
+    void *ws = arena_alloc(&j->arena, ws_bytes ? ws_bytes : 1);
+    if (pk == NULL || ps == NULL || out == NULL || ws == NULL) {
+        job_fail(j, GW_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    size_t npop;
+    if (j->kind == RANK_SCORE) {
+        memcpy(pk, j->cand, j->ncand * sizeof *pk);
+        npop = j->ncand;
+    } else {
+        npop = gw_catalog_popular(cat, &j->filter, pk, npop_max + 1);
+        size_t w = 0;
+        for (size_t i = 0; i < npop && w < npop_max; i++)
+            if (pk[i] != j->query_item)
+                pk[w++] = pk[i];
+        npop = w;
+    }
+    for (size_t i = 0; i < npop; i++)
+        ps[i] = cat->pop_score[pk[i]];
+    lists[BLEND_POPULARITY] = (blend_list_t){pk, ps, npop};
+
+    blend_weights_t used = {0, 0, 0};
+    long n = blend_merge(&gw->blend, j->has_override ? &j->override : NULL, hist, lists, k, ws, ws_bytes, out,
+                         &used, &err);
+    if (n < 0) {
+        log_kv(LOG_ERROR, "blend failed", "error", err.msg, NULL);
+        job_fail(j, GW_INTERNAL, err.msg);
+        return;
+    }
+    bool fallback = !any_ok;
+    if (fallback)
+        job_reason(j, "answered from popularity: no model answered");
+    bool degraded = any_failed || fallback;
+
+    /* Score answers every known candidate: those no weighted list held come
+     * last, by popularity, with score 0. */
+    size_t nitems = (size_t)n;
+    size_t cap = j->kind == RANK_SCORE ? j->ncand : nitems;
+    Recsys__V1__ScoredItem **items = arena_alloc(&j->arena, (cap ? cap : 1) * sizeof *items);
+    if (items == NULL) {
+        job_fail(j, GW_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < nitems; i++) {
+        items[i] = scored_item(j, out[i].key, out[i].score, out[i].source, (int)i + 1);
+        if (items[i] != NULL && j->explain)
+            items[i]->explanation = explain(j, &out[i], &used);
+    }
+    if (j->kind == RANK_SCORE && nitems < j->ncand) {
+        uint8_t *in = arena_alloc(&j->arena, gw_catalog_size(cat));
+        if (in != NULL) {
+            for (size_t i = 0; i < nitems; i++)
+                in[out[i].key] = 1;
+            for (uint32_t p = 0; p < gw_catalog_size(cat) && nitems < cap; p++) {
+                uint32_t it = cat->pop_order[p];
+                if (j->cand_mark[it] && !in[it]) {
+                    in[it] = 1;
+                    items[nitems] = scored_item(j, it, 0, NULL, (int)nitems + 1);
+                    nitems++;
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < nitems; i++)
+        if (items[i] == NULL) {
+            job_fail(j, GW_RESOURCE_EXHAUSTED, "out of memory");
+            return;
+        }
+
+    Recsys__V1__ModelVersions mv = RECSYS__V1__MODEL_VERSIONS__INIT;
+    mv.content = j->res[GW_CONTENT].ok ? j->res[GW_CONTENT].version : "";
+    mv.cf = j->res[GW_CF].ok ? j->res[GW_CF].version : "";
+    mv.popularity = gw->cat->pop_version;
+    if (degraded)
+        metrics_counter_inc(gw->degraded[j->method]);
+    if (fallback)
+        metrics_counter_inc(gw->fallback[j->method]);
+    metrics_histogram_observe(gw->latency[j->method], (double)(uv_hrtime() - j->t0) / 1e9);
+
+    if (j->kind == RANK_RECOMMEND) {
+        Recsys__V1__RecommendResponse resp = RECSYS__V1__RECOMMEND_RESPONSE__INIT;
+        resp.n_items = nitems;
+        resp.items = items;
+        resp.model_versions = &mv;
+        resp.degraded = degraded;
+        resp.n_degraded_reasons = j->nreasons;
+        resp.degraded_reasons = j->reasons;
+        resp.request_id = j->request_id;
+        /* INTEGRATION(gw_cache): store the packed answer when !degraded. */
+        gw_respond_message(j->req, &resp.base, j->enc);
+    } else if (j->kind == RANK_SIMILAR) {
+        Recsys__V1__SimilarItemsResponse resp = RECSYS__V1__SIMILAR_ITEMS_RESPONSE__INIT;
+        resp.n_items = nitems;
+        resp.items = items;
+        resp.model_versions = &mv;
+        resp.degraded = degraded;
+        resp.n_degraded_reasons = j->nreasons;
+        resp.degraded_reasons = j->reasons;
+        resp.request_id = j->request_id;
+        resp.query_item = scored_item(j, j->query_item, 0, NULL, 0);
+        /* INTEGRATION(gw_cache): store the packed answer when !degraded. */
+        gw_respond_message(j->req, &resp.base, j->enc);
+    } else {
+        Recsys__V1__ScoreResponse resp = RECSYS__V1__SCORE_RESPONSE__INIT;
+        resp.n_items = nitems;
+        resp.items = items;
+        resp.model_versions = &mv;
+        resp.degraded = degraded;
+        resp.n_degraded_reasons = j->nreasons;
+        resp.degraded_reasons = j->reasons;
+        resp.request_id = j->request_id;
+        resp.n_unknown_item_ids = j->nunknown;
+        resp.unknown_item_ids = j->unknown;
+        gw_respond_message(j->req, &resp.base, j->enc);
+    }
+    job_free(j);
+}
+
+/* ------------------------------------------------------------ entry points */
+
+/* Items of the user's known history and the request's history, to exclude
+ * (unless include_seen) and to count. -1 with err on an unknown history
+ * item. */
+static int history_items(rank_job_t *j, const char *user_id, Recsys__V1__HistoryEvent *const *h, size_t nh,
+                         uint32_t **out, size_t *nout, err_t *err)
+{
+    const uint32_t *known = NULL;
+    size_t nk = gw_catalog_user_items(j->gw->cat, user_id, &known);
+    uint32_t *v = arena_alloc(&j->arena, (nk + nh + 1) * sizeof *v);
+    if (v == NULL)
+        return err_set(err, "out of memory");
+    if (nk > 0)
+        memcpy(v, known, nk * sizeof *v);
+    for (size_t i = 0; i < nh; i++) {
+        uint32_t it = gw_catalog_find(j->gw->cat, h[i]->item_id);
+        if (it == UINT32_MAX)
+            return err_set(err, "history[%zu].item_id: unknown item '%.80s'", i, h[i]->item_id);
+        v[nk + i] = it;
+    }
+    *out = v;
+    *nout = nk + nh;
+    return 0;
+}
+
+static void set_override(rank_job_t *j, const Recsys__V1__BlendWeights *w)
+{
+    if (w == NULL || (w->content == 0 && w->cf == 0 && w->popularity == 0))
+        return;
+    j->override = (blend_weights_t){w->content, w->cf, w->popularity};
+    j->has_override = true;
+}
+
+void gw_rank_recommend(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__RecommendRequest *m)
+{
+    err_t err;
+    if (gw_check_recommend(m, &gw->limits, &err) != 0) {
+        gw_respond_error(r, GW_INVALID_ARGUMENT, err.msg, NULL);
+        protobuf_c_message_free_unpacked(&m->base, NULL);
+        return;
+    }
+    rank_job_t *j = job_new(gw, r, enc, RANK_RECOMMEND, &m->base);
+    if (j == NULL)
+        return;
+    j->k = gw_effective_k(m->k, &gw->limits);
+    j->explain = m->explain;
+    set_override(j, m->weights);
+    uint32_t *hist;
+    size_t nhist;
+    if (history_items(j, m->user_id, m->history, m->n_history, &hist, &nhist, &err) != 0) {
+        job_fail(j, GW_INVALID_ARGUMENT, err.msg);
+        return;
+    }
+    j->base_history = nhist;
+    bool include_seen = m->filters != NULL && m->filters->include_seen;
+    if (gw_filter_compile(gw->cat, m->filters, hist, include_seen ? 0 : nhist, &j->filter, &j->arena, &err) != 0) {
+        job_fail(j, GW_INVALID_ARGUMENT, err.msg);
+        return;
+    }
+    /* INTEGRATION(gw_cache): look the answer up here (key: model versions,
+     * user, request hash); a hit answers with cached = true. */
+    /* INTEGRATION(gw_feedback): for a known user, read the recent events
+     * from Redis and append them to the history sent to the workers. */
+    Recsys__V1__WorkerScoreRequest sc = RECSYS__V1__WORKER_SCORE_REQUEST__INIT;
+    sc.user_id = m->user_id;
+    sc.n_history = m->n_history;
+    sc.history = copy_history(j, m->history, m->n_history);
+    sc.k = j->k * 2 + 10; /* more than k: the fused top-k draws on both lists */
+    sc.filters = copy_filters(j, m->filters);
+    sc.explain = m->explain;
+    Recsys__V1__WorkerRequest wr = RECSYS__V1__WORKER_REQUEST__INIT;
+    wr.body_case = RECSYS__V1__WORKER_REQUEST__BODY_SCORE;
+    wr.score = &sc;
+    Recsys__V1__WorkerRequest *reqs[GW_NWORKERS] = {&wr, &wr};
+    dispatch(j, reqs);
+}
+
+void gw_rank_similar(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__SimilarItemsRequest *m)
+{
+    err_t err;
+    if (gw_check_similar(m, &gw->limits, &err) != 0) {
+        gw_respond_error(r, GW_INVALID_ARGUMENT, err.msg, NULL);
+        protobuf_c_message_free_unpacked(&m->base, NULL);
+        return;
+    }
+    rank_job_t *j = job_new(gw, r, enc, RANK_SIMILAR, &m->base);
+    if (j == NULL)
+        return;
+    j->k = gw_effective_k(m->k, &gw->limits);
+    j->explain = m->explain;
+    j->query_item = gw_catalog_find(gw->cat, m->item_id);
+    if (j->query_item == UINT32_MAX) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "item '%.80s' not found", m->item_id);
+        const char *meta[] = {"item_id", m->item_id, NULL};
+        gw_respond_error(r, GW_NOT_FOUND, msg, meta);
+        job_free(j);
+        return;
+    }
+    if (gw_filter_compile(gw->cat, m->filters, &j->query_item, 1, &j->filter, &j->arena, &err) != 0) {
+        job_fail(j, GW_INVALID_ARGUMENT, err.msg);
+        return;
+    }
+    bool content = m->mode != RECSYS__V1__SIMILARITY_MODE__SIMILARITY_MODE_BEHAVIOUR;
+    bool cf = m->mode != RECSYS__V1__SIMILARITY_MODE__SIMILARITY_MODE_CONTENT;
+    j->override = (blend_weights_t){content ? 1.0f : 0.0f, cf ? 1.0f : 0.0f, 0};
+    j->has_override = true;
+    /* INTEGRATION(gw_cache): look the answer up here. */
+    Recsys__V1__WorkerSimilarRequest sr = RECSYS__V1__WORKER_SIMILAR_REQUEST__INIT;
+    sr.item_id = m->item_id;
+    sr.k = j->k * 2 + 10;
+    sr.filters = copy_filters(j, m->filters);
+    Recsys__V1__WorkerRequest wr = RECSYS__V1__WORKER_REQUEST__INIT;
+    wr.body_case = RECSYS__V1__WORKER_REQUEST__BODY_SIMILAR;
+    wr.similar = &sr;
+    Recsys__V1__WorkerRequest *reqs[GW_NWORKERS] = {content ? &wr : NULL, cf ? &wr : NULL};
+    dispatch(j, reqs);
+}
+
+void gw_rank_score(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__ScoreRequest *m)
+{
+    err_t err;
+    if (gw_check_score(m, &gw->limits, &err) != 0) {
+        gw_respond_error(r, GW_INVALID_ARGUMENT, err.msg, NULL);
+        protobuf_c_message_free_unpacked(&m->base, NULL);
+        return;
+    }
+    rank_job_t *j = job_new(gw, r, enc, RANK_SCORE, &m->base);
+    if (j == NULL)
+        return;
+    j->explain = m->explain;
+    set_override(j, m->weights);
+    uint32_t *hist;
+    size_t nhist;
+    if (history_items(j, m->user_id, m->history, m->n_history, &hist, &nhist, &err) != 0) {
+        job_fail(j, GW_INVALID_ARGUMENT, err.msg);
+        return;
+    }
+    j->base_history = nhist;
+    size_t nc = m->n_candidate_item_ids;
+    j->cand = arena_alloc(&j->arena, nc * sizeof(uint32_t));
+    j->unknown = arena_alloc(&j->arena, nc * sizeof(char *));
+    char **known_ids = arena_alloc(&j->arena, nc * sizeof(char *));
+    uint8_t *dup = arena_alloc(&j->arena, gw_catalog_size(gw->cat) ? gw_catalog_size(gw->cat) : 1);
+    if (j->cand == NULL || j->unknown == NULL || known_ids == NULL || dup == NULL) {
+        job_fail(j, GW_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    for (size_t i = 0; i < nc; i++) {
+        uint32_t it = gw_catalog_find(gw->cat, m->candidate_item_ids[i]);
+        if (it == UINT32_MAX) {
+            j->unknown[j->nunknown++] = m->candidate_item_ids[i];
+        } else if (!dup[it]) {
+            dup[it] = 1;
+            known_ids[j->ncand] = m->candidate_item_ids[i];
+            j->cand[j->ncand++] = it;
+        }
+    }
+    j->cand_mark = dup;
+    if (j->ncand == 0) {
+        job_fail(j, GW_INVALID_ARGUMENT, "candidate_item_ids: no candidate is a known item");
+        return;
+    }
+    /* No filters in Score: the caller's candidates are answered, ranked. */
+    gw_filter_compile(gw->cat, NULL, NULL, 0, &j->filter, &j->arena, &err);
+    Recsys__V1__WorkerScoreRequest sc = RECSYS__V1__WORKER_SCORE_REQUEST__INIT;
+    sc.user_id = m->user_id;
+    sc.n_history = m->n_history;
+    sc.history = copy_history(j, m->history, m->n_history);
+    sc.k = (int32_t)j->ncand;
+    sc.n_candidate_item_ids = j->ncand;
+    sc.candidate_item_ids = known_ids;
+    Recsys__V1__Filters all = RECSYS__V1__FILTERS__INIT;
+    all.include_seen = 1;
+    sc.filters = &all;
+    sc.explain = m->explain;
+    Recsys__V1__WorkerRequest wr = RECSYS__V1__WORKER_REQUEST__INIT;
+    wr.body_case = RECSYS__V1__WORKER_REQUEST__BODY_SCORE;
+    wr.score = &sc;
+    Recsys__V1__WorkerRequest *reqs[GW_NWORKERS] = {&wr, &wr};
+    dispatch(j, reqs);
+}

@@ -1,0 +1,268 @@
+/*
+ * gw_workers.c: worker clients, health polling and metrics (see gw_workers.h).
+ */
+#include "services/gateway/gw_workers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+const cfg_option_t gw_workers_options[] = {
+    {"content-url", CFG_STRING, "tcp://127.0.0.1:7101",
+     "nng URL(s) of the content worker; several comma-separated URLs are replicas sharing the load.", 0, 0},
+    {"cf-url", CFG_STRING, "tcp://127.0.0.1:7201",
+     "nng URL(s) of the CF worker; several comma-separated URLs are replicas sharing the load.", 0, 0},
+    {"content-deadline-ms", CFG_INT, "250", "Deadline of one call to the content worker, in ms.", 1, 600000},
+    {"cf-deadline-ms", CFG_INT, "250", "Deadline of one call to the CF worker, in ms.", 1, 600000},
+    {"worker-poll-ms", CFG_INT, "500",
+     "Interval of the model-info poll of each worker (readiness, model versions, down detection), in ms.", 10,
+     600000},
+    CFG_END,
+};
+
+typedef struct call {
+    gw_workers_t *ws;
+    gw_worker_t *w;
+    gw_worker_cb cb;
+    void *arg;
+    bool is_poll;
+} call_t;
+
+static void set_up(gw_worker_t *w, bool up, const char *why)
+{
+    if (w->up != up)
+        log_kv(up ? LOG_INFO : LOG_WARN, up ? "worker up" : "worker down", "worker", w->name, "version", w->version,
+               "reason", why != NULL ? why : "", NULL);
+    w->up = up;
+    metrics_gauge_set(w->up_gauge, up ? 1 : 0);
+}
+
+static void on_done(const rpc_result_t *res, void *arg)
+{
+    call_t *c = arg;
+    gw_worker_t *w = c->w;
+    char reason[200];
+    Recsys__V1__WorkerReply *reply = NULL;
+    if (res->status == RPC_OK) {
+        reply = recsys__v1__worker_reply__unpack(NULL, res->len, res->reply);
+        if (reply == NULL)
+            snprintf(reason, sizeof reason, "%s: malformed reply (%zu bytes)", w->name, res->len);
+    } else if (res->status == RPC_TIMEOUT) {
+        snprintf(reason, sizeof reason, "%s: timeout after %d ms", w->name, w->deadline_ms);
+    } else {
+        snprintf(reason, sizeof reason, "%s: %s (%s)", w->name, rpc_status_str(res->status), res->detail);
+    }
+    if (!c->is_poll) {
+        metrics_histogram_observe(w->latency, (double)res->elapsed_us / 1e6);
+        if (reply != NULL)
+            metrics_counter_inc(w->ok);
+        else if (res->status == RPC_TIMEOUT)
+            metrics_counter_inc(w->timeouts);
+        else
+            metrics_counter_inc(w->errors);
+    }
+    if (reply != NULL && reply->model_version != NULL && reply->model_version[0] != '\0' &&
+        (reply->error == NULL || reply->error->code == RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_NONE))
+        snprintf(w->version, sizeof w->version, "%s", reply->model_version);
+    if (c->is_poll) {
+        w->polling = false;
+        if (reply != NULL && (reply->error == NULL ||
+                              reply->error->code == RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_NONE)) {
+            snprintf(w->model_name, sizeof w->model_name, "%s", reply->model_name ? reply->model_name : "");
+            set_up(w, true, NULL);
+            w->last_error[0] = '\0';
+        } else {
+            if (reply != NULL)
+                snprintf(reason, sizeof reason, "%s: %s", w->name,
+                         reply->error->message && reply->error->message[0] ? reply->error->message : "error");
+            snprintf(w->last_error, sizeof w->last_error, "%s", reason);
+            set_up(w, false, reason);
+        }
+    } else {
+        c->cb(w, reply, reply != NULL ? NULL : reason, c->arg);
+    }
+    if (reply != NULL)
+        recsys__v1__worker_reply__free_unpacked(reply, NULL);
+    free(c);
+}
+
+static uint64_t send_call(gw_workers_t *ws, gw_worker_t *w, Recsys__V1__WorkerRequest *req, call_t *c, char *reason,
+                          size_t size)
+{
+    req->request_id = ++w->next_id;
+    req->deadline_ms = w->deadline_ms;
+    size_t n = recsys__v1__worker_request__get_packed_size(req);
+    uint8_t stackbuf[4096];
+    uint8_t *buf = n <= sizeof stackbuf ? stackbuf : malloc(n);
+    if (buf == NULL) {
+        snprintf(reason, size, "%s: out of memory", w->name);
+        free(c);
+        return 0;
+    }
+    recsys__v1__worker_request__pack(req, buf);
+    uint64_t id = rpc_client_call(w->rpc, buf, n, w->deadline_ms, on_done, c);
+    if (buf != stackbuf)
+        free(buf);
+    if (id == 0) {
+        snprintf(reason, size, "%s: client closed", w->name);
+        free(c);
+    }
+    (void)ws;
+    return id;
+}
+
+uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerRequest *req, gw_worker_cb cb,
+                        void *arg, char *reason, size_t size)
+{
+    gw_worker_t *w = &ws->w[id];
+    if (ws->closing) {
+        snprintf(reason, size, "%s: gateway shutting down", w->name);
+        return 0;
+    }
+    if (!w->up) {
+        metrics_counter_inc(w->skipped);
+        snprintf(reason, size, "%s: down (%s)", w->name, w->last_error[0] ? w->last_error : "not answered yet");
+        return 0;
+    }
+    call_t *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        snprintf(reason, size, "%s: out of memory", w->name);
+        return 0;
+    }
+    *c = (call_t){ws, w, cb, arg, false};
+    return send_call(ws, w, req, c, reason, size);
+}
+
+static void poll_one(gw_workers_t *ws, gw_worker_t *w)
+{
+    if (w->polling || ws->closing)
+        return;
+    call_t *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return;
+    *c = (call_t){ws, w, NULL, NULL, true};
+    Recsys__V1__WorkerRequest req = RECSYS__V1__WORKER_REQUEST__INIT;
+    Recsys__V1__WorkerInfoRequest info = RECSYS__V1__WORKER_INFO_REQUEST__INIT;
+    req.body_case = RECSYS__V1__WORKER_REQUEST__BODY_INFO;
+    req.info = &info;
+    char reason[160];
+    w->polling = true;
+    if (send_call(ws, w, &req, c, reason, sizeof reason) == 0)
+        w->polling = false;
+}
+
+static void on_poll(uv_timer_t *t)
+{
+    gw_workers_t *ws = t->data;
+    for (int i = 0; i < GW_NWORKERS; i++)
+        poll_one(ws, &ws->w[i]);
+}
+
+static int setup_metrics(gw_workers_t *ws, metrics_registry_t *reg, err_t *err)
+{
+    if (reg == NULL)
+        return 0;
+    const char *wl[] = {"worker", NULL};
+    const char *wr[] = {"worker", "result", NULL};
+    metrics_family_t *lat = metrics_histogram_family(reg, "recsys_gateway_worker_latency_seconds",
+                                                     "Latency of calls to each worker (send to reply).", wl, NULL, 0,
+                                                     err);
+    metrics_family_t *res = metrics_counter_family(reg, "recsys_gateway_worker_calls_total",
+                                                   "Calls to each worker by result (ok, timeout, error, skipped_down).",
+                                                   wr, err);
+    metrics_family_t *up = metrics_gauge_family(reg, "recsys_gateway_worker_up",
+                                                "1 when the worker answered its last model-info poll.", wl, err);
+    if (lat == NULL || res == NULL || up == NULL)
+        return -1;
+    for (int i = 0; i < GW_NWORKERS; i++) {
+        gw_worker_t *w = &ws->w[i];
+        const char *l1[] = {w->name};
+        w->latency = metrics_histogram_get(lat, l1);
+        w->up_gauge = metrics_gauge_get(up, l1);
+        w->ok = metrics_counter_get(res, (const char *[]){w->name, "ok"});
+        w->timeouts = metrics_counter_get(res, (const char *[]){w->name, "timeout"});
+        w->errors = metrics_counter_get(res, (const char *[]){w->name, "error"});
+        w->skipped = metrics_counter_get(res, (const char *[]){w->name, "skipped_down"});
+    }
+    return 0;
+}
+
+int gw_workers_start(gw_workers_t *ws, uv_loop_t *loop, const cfg_t *cfg, metrics_registry_t *reg, err_t *err)
+{
+    memset(ws, 0, sizeof *ws);
+    ws->loop = loop;
+    ws->poll_ms = (int)cfg_int(cfg, "worker-poll-ms");
+    ws->w[GW_CONTENT].name = "content";
+    ws->w[GW_CF].name = "cf";
+    ws->w[GW_CONTENT].deadline_ms = (int)cfg_int(cfg, "content-deadline-ms");
+    ws->w[GW_CF].deadline_ms = (int)cfg_int(cfg, "cf-deadline-ms");
+    if (setup_metrics(ws, reg, err) != 0)
+        return -1;
+    rpc_client_opts_t o;
+    rpc_client_opts_default(&o);
+    if (rpc_client_opts_from_cfg(cfg, &o, err) != 0)
+        return -1;
+    const char *urls[GW_NWORKERS] = {cfg_str(cfg, "content-url"), cfg_str(cfg, "cf-url")};
+    for (int i = 0; i < GW_NWORKERS; i++) {
+        o.urls = urls[i];
+        if (rpc_client_new(&o, loop, &ws->w[i].rpc, err) != 0) {
+            err_prefix(err, "%s worker (%s)", ws->w[i].name, urls[i]);
+            for (int j = 0; j < i; j++)
+                rpc_client_close(ws->w[j].rpc, NULL, NULL);
+            return -1;
+        }
+    }
+    uv_timer_init(loop, &ws->poll_timer);
+    ws->poll_timer.data = ws;
+    uv_timer_start(&ws->poll_timer, on_poll, 0, (uint64_t)ws->poll_ms);
+    return 0;
+}
+
+bool gw_workers_ready(const gw_workers_t *ws, char *reason, size_t size)
+{
+    size_t off = 0;
+    bool ready = true;
+    for (int i = 0; i < GW_NWORKERS; i++) {
+        const gw_worker_t *w = &ws->w[i];
+        if (!w->up) {
+            ready = false;
+            int n = snprintf(reason + off, size - off, "%s%s worker not ready%s%s", off ? "; " : "", w->name,
+                             w->last_error[0] ? ": " : "", w->last_error);
+            if (n > 0)
+                off = (size_t)n + off < size ? off + (size_t)n : size - 1;
+        }
+    }
+    if (ws->closing) {
+        snprintf(reason, size, "shutting down");
+        ready = false;
+    }
+    return ready;
+}
+
+static void one_closed(void *ud)
+{
+    gw_workers_t *ws = ud;
+    if (--ws->closing_pending == 0 && ws->closed != NULL)
+        ws->closed(ws->closed_ud);
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    one_closed(h->data);
+}
+
+void gw_workers_close(gw_workers_t *ws, void (*closed)(void *ud), void *ud)
+{
+    if (ws->closing)
+        return;
+    ws->closing = true;
+    ws->closed = closed;
+    ws->closed_ud = ud;
+    ws->closing_pending = 1 + GW_NWORKERS;
+    uv_timer_stop(&ws->poll_timer);
+    uv_close((uv_handle_t *)&ws->poll_timer, timer_closed);
+    for (int i = 0; i < GW_NWORKERS; i++)
+        rpc_client_close(ws->w[i].rpc, one_closed, ws);
+}

@@ -1,0 +1,83 @@
+/*
+ * gw_workers.h: the gateway's two model workers (content, cf) as seen over
+ * nng: one rpc_client_t per worker (its URL may list replicas), a deadline
+ * per worker, health polling and per-worker metrics.
+ *
+ * Each worker is polled with a WorkerInfoRequest every poll interval (a
+ * uv_timer on the gateway loop). A worker is "up" from the first answered
+ * poll until a poll fails; the poll also gives the model name and version
+ * (for cache keys and answers). /readyz is 200 once both are up. Requests
+ * are not sent to a worker that is down (the answer degrades at once
+ * instead of waiting for the deadline); the poll brings it back when it
+ * answers again, and the rpc client redials by itself.
+ *
+ * gw_worker_call packs a WorkerRequest, sends it with the worker's deadline
+ * and hands the callback the unpacked WorkerReply, or NULL with a reason
+ * ("timeout after 200 ms", "unavailable: model not loaded yet", "down").
+ * A reply carrying a worker error is given as is (reply->error set): the
+ * caller decides (NOT_FOUND is an empty answer, others degrade).
+ */
+#ifndef RECSYS_GATEWAY_GW_WORKERS_H
+#define RECSYS_GATEWAY_GW_WORKERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/config.h"
+#include "common/err.h"
+#include "common/metrics.h"
+#include "common/rpc.h"
+#include "recsys/v1/worker.pb-c.h"
+
+typedef enum { GW_CONTENT = 0, GW_CF = 1, GW_NWORKERS = 2 } gw_worker_id_t;
+
+typedef struct gw_worker {
+    const char *name; /* "content", "cf" */
+    rpc_client_t *rpc;
+    int deadline_ms;
+    bool up;
+    bool polling;        /* an info call is in flight */
+    char model_name[64];
+    char version[128];   /* last known model version ("" before the first poll) */
+    char last_error[160];
+    uint64_t next_id;
+    metrics_histogram_t *latency;
+    metrics_counter_t *ok, *timeouts, *errors, *skipped;
+    metrics_gauge_t *up_gauge;
+} gw_worker_t;
+
+typedef struct gw_workers {
+    uv_loop_t *loop;
+    gw_worker_t w[GW_NWORKERS];
+    uv_timer_t poll_timer;
+    int poll_ms;
+    bool closing;
+    int closing_pending;
+    void (*closed)(void *ud);
+    void *closed_ud;
+} gw_workers_t;
+
+/* content-url, cf-url, content-deadline-ms, cf-deadline-ms, worker-poll-ms. */
+extern const cfg_option_t gw_workers_options[];
+
+/* Opens both clients (they dial in the background) and starts polling.
+ * reg may be NULL. */
+int gw_workers_start(gw_workers_t *ws, uv_loop_t *loop, const cfg_t *cfg, metrics_registry_t *reg, err_t *err);
+/* Both workers up; otherwise a reason in reason[size]. */
+bool gw_workers_ready(const gw_workers_t *ws, char *reason, size_t size);
+/* Closes the clients (pending calls complete with a shutdown reason) and
+ * the timer; closed(ud) runs when all is released. */
+void gw_workers_close(gw_workers_t *ws, void (*closed)(void *ud), void *ud);
+
+/* reply: NULL on failure, with reason; valid only during the callback. */
+typedef void (*gw_worker_cb)(gw_worker_t *w, const Recsys__V1__WorkerReply *reply, const char *reason, void *arg);
+
+/* Starts a call; cb runs exactly once on the loop, later (never inside this
+ * function). Returns the rpc id, or 0 when nothing was sent (worker down,
+ * gateway closing, out of memory): then cb never runs and the reason is in
+ * reason[size]. */
+uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerRequest *req, gw_worker_cb cb,
+                        void *arg, char *reason, size_t size);
+
+#endif
