@@ -13,6 +13,7 @@
 #include "common/httpsrv.h"
 #include "common/metrics.h"
 #include "common/pbjson.h"
+#include "common/redisuv.h"
 #include "services/gateway/gw_catalog.h"
 #include "services/gateway/gw_request.h"
 #include "services/gateway/gw_server.h"
@@ -44,9 +45,10 @@ struct gw {
     metrics_counter_t *fallback[GW_NMETHODS]; /* answered from popularity alone */
     metrics_histogram_t *latency[GW_NMETHODS];
 
-    /* INTEGRATION(gw_cache, gw_feedback): the Redis side (common/redisuv.h,
-     * gw_cache.h, gw_feedback.h) plugs in here once committed: the
-     * connection, the cache (lookup before the fan-out of Recommend and
+    redisuv_t *redis; /* cache and feedback store; NULL only when it could not be set up */
+
+    /* INTEGRATION(gw_cache, gw_feedback): the Redis side (gw_cache.h,
+     * gw_feedback.h) plugs in here once committed: the cache (lookup before the fan-out of Recommend and
      * SimilarItems, store after a non-degraded answer, invalidate a user on
      * feedback) and the feedback store (AddFeedback, recent events read
      * back as extra history for the workers' fold-in). Until then the

@@ -50,7 +50,7 @@ int gw_add_options(cfg_t *cfg, err_t *err)
         cfg_add(cfg, "rpc client", rpc_client_options, err) != 0 ||
         cfg_add(cfg, "http", httpsrv_options, err) != 0 || cfg_add(cfg, "blend", blend_options, err) != 0 ||
         cfg_add(cfg, "data", dataset_options, err) != 0 || cfg_add(cfg, "json", pbjson_options, err) != 0 ||
-        cfg_add(cfg, "log", log_options, err) != 0)
+        cfg_add(cfg, "redis", redisuv_options, err) != 0 || cfg_add(cfg, "log", log_options, err) != 0)
         return -1;
     return 0;
 }
@@ -358,6 +358,12 @@ static int setup_metrics(gw_t *gw, err_t *err)
     return 0;
 }
 
+static double redis_up(void *ud)
+{
+    const gw_t *gw = ud;
+    return gw->redis != NULL && redisuv_connected(gw->redis) ? 1 : 0;
+}
+
 gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_registry_t *reg, err_t *err)
 {
     gw_t *gw = calloc(1, sizeof *gw);
@@ -417,7 +423,22 @@ gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_regis
         return NULL;
     }
     gw->workers_started = true;
-    /* INTEGRATION(redisuv, gw_cache, gw_feedback): connect to Redis here. */
+    /* Redis connects in the background and retries forever: a gateway
+     * without Redis answers uncached and refuses feedback (503). */
+    redisuv_opts_t ro;
+    if (redisuv_opts_from_cfg(cfg, &ro, err) != 0 || redisuv_new(loop, &ro, &gw->redis, err) != 0) {
+        /* Bad Redis options (e.g. a host that does not resolve) leave the
+         * gateway serving uncached, as with Redis down, and say so. */
+        log_kv(LOG_ERROR, "redis not set up: answering uncached, refusing feedback", "error", err->msg, NULL);
+        gw->redis = NULL;
+    }
+    if (reg != NULL) {
+        metrics_family_t *up = metrics_gauge_family(reg, "recsys_gateway_redis_up",
+                                                    "1 while the Redis connection is ready.", NULL, err);
+        if (up == NULL || metrics_func(up, NULL, redis_up, gw, err) != 0)
+            log_kv(LOG_WARN, "redis metric not registered", "error", err->msg, NULL);
+    }
+    /* INTEGRATION(gw_cache, gw_feedback): create them on gw->redis here. */
     return gw;
 }
 
@@ -441,12 +462,24 @@ bool gw_ready(void *ud, char *reason, size_t size)
     return gw_workers_ready(&gw->workers, reason, size);
 }
 
+static void redis_closed(void *ud)
+{
+    gw_t *gw = ud;
+    gw->redis = NULL;
+    if (gw->stopped != NULL)
+        gw->stopped(gw->stopped_ud);
+}
+
+/* Redis goes last (STACK_NOTES.md's shutdown order): requests in flight
+ * may still write to it until the worker replies are in. */
 static void workers_closed(void *ud)
 {
     gw_t *gw = ud;
-    /* INTEGRATION(redisuv): disconnect Redis here, last (STACK_NOTES order). */
-    if (gw->stopped != NULL)
-        gw->stopped(gw->stopped_ud);
+    /* INTEGRATION(gw_cache): gw_cache_free before closing Redis. */
+    if (gw->redis != NULL)
+        redisuv_close(gw->redis, redis_closed, gw);
+    else
+        redis_closed(gw);
 }
 
 static void http_stopped(httpsrv_t *srv, void *ud)
