@@ -3,6 +3,7 @@
  *
  *   recsys-content seed  --data DIR | --tags FILE  [--k 5] --out FILE.tsv
  *   recsys-content build --data DIR --out MODEL    (train and save a model)
+ *   recsys-content serve [--model FILE|DIR | --data DIR]  (the nng worker)
  *
  * main() only picks the subcommand: each is one function with its own
  * option tables (every option also a RECSYS_* variable, `--help` lists
@@ -20,6 +21,7 @@
 #include "common/log.h"
 #include "services/content/content_model.h"
 #include "services/content/content_seed.h"
+#include "services/content/content_service.h"
 
 #define PROG "recsys-content"
 
@@ -228,6 +230,42 @@ out:
     return rc;
 }
 
+/* ------------------------------------------------------------ serve */
+
+/* Its options come from content_service_add_options (service, skeleton,
+ * rpc server, log, dataset, content model), so setup() is not used. */
+static int cmd_serve(int argc, char **argv)
+{
+    err_t err;
+    cfg_t *cfg = cfg_new(PROG " serve", "[--model FILE|DIR | --data DIR] [options]",
+                         "The content worker: answers similar-items, history-scoring and catalog requests over "
+                         "nng; /healthz, /readyz and /metrics on the admin port; SIGHUP reloads the model "
+                         "(re-reads --model, or rebuilds from --data), SIGTERM drains and exits.");
+    if (!cfg) {
+        fprintf(stderr, PROG ": out of memory\n");
+        return 2;
+    }
+    int rc = content_service_add_options(cfg, &err) ? -1 : cfg_parse(cfg, argc, argv, &err);
+    if (rc == 0 && cfg_nargs(cfg) != 0) {
+        err_set(&err, "unexpected argument '%s'", cfg_arg(cfg, 0));
+        rc = -1;
+    }
+    const char *model = rc == 0 ? cfg_str(cfg, "model") : NULL, *data = rc == 0 ? cfg_str(cfg, "data") : NULL;
+    if (rc == 0 && !(model && *model) && !(data && *data)) {
+        err_set(&err, "give --model FILE|DIR or --data DIR (see --help)");
+        rc = -1;
+    }
+    if (rc != 0) {
+        if (rc < 0)
+            fprintf(stderr, PROG " serve: %s\n", err.msg);
+        cfg_free(cfg);
+        return rc < 0 ? 2 : 0;
+    }
+    rc = workersvc_serve(&content_service_ops, cfg);
+    cfg_free(cfg);
+    return rc;
+}
+
 /* ------------------------------------------------------------ dispatch */
 
 typedef struct command {
@@ -239,6 +277,7 @@ typedef struct command {
 static const command_t commands[] = {
     {"seed", cmd_seed, "the classic notebook's similar movies for a whole dataset, as TSV"},
     {"build", cmd_build, "build a content model file from a dataset"},
+    {"serve", cmd_serve, "the content worker (nng requests, admin port, SIGHUP reload)"},
 };
 
 static void usage(FILE *f)
