@@ -39,6 +39,7 @@
 #include "common/topk.h"
 
 #ifdef RECSYS_EVAL_HAVE_CF
+#include "services/cf/cf_features.h"
 #include "services/cf/cf_model.h"
 #endif
 #ifdef RECSYS_EVAL_HAVE_CONTENT
@@ -75,6 +76,10 @@ static const cfg_option_t eval_options[] = {
      "Hybrid: each source contributes its top this-many candidates, as the gateway asks the "
      "workers for (0: every candidate).",
      0, 1e9},
+    {"cf-features", CFG_BOOL, "true",
+     "CF scores items it has no training ratings for (cold items) through the feature map of "
+     "services/cf/cf_features.h (genres, year buckets -> the model's item columns/factors).",
+     0, 0},
     {"tune", CFG_BOOL, "false",
      "Grid-search the blend (method, n0, popularity) on the validation split; prints every "
      "setting and the best.",
@@ -145,6 +150,8 @@ typedef struct models {
 #ifdef RECSYS_EVAL_HAVE_CF
     cf_model_t *cf;
     cf_scratch_t *cfs;
+    cf_featmap_t *fm; /* NULL: cold items are left to the model (cf-features false, R2) */
+    float *cf_all;
     double cf_fit;
 #endif
 #ifdef RECSYS_EVAL_HAVE_CONTENT
@@ -198,8 +205,12 @@ static int score_cf(void *ctx, const evalproto_query_t *q, float *scores, err_t 
     cf_who_t who = {q->user, NULL, 0};
     if (q->user >= m->cf->n_users)
         who.user = CF_NO_USER;
-    const float *all = cf_score_all(m->cf, m->cfs, &who, NULL, err);
-    if (!all)
+    const float *all;
+    if (m->fm) {
+        if (cf_featmap_score_all(m->fm, m->cf, m->cfs, &who, m->cf_all, err) != 0)
+            return -1;
+        all = m->cf_all;
+    } else if (!(all = cf_score_all(m->cf, m->cfs, &who, NULL, err)))
         return -1;
     for (size_t j = 0; j < q->ncand; j++)
         if (q->cand[j] < m->cf->n_items)
@@ -288,6 +299,17 @@ static size_t truncate_list(models_t *m, int src, size_t n)
     return got;
 }
 
+/* 1 when the CF list holds scores for items without training ratings. */
+static int cf_scores_cold(const models_t *m)
+{
+#ifdef RECSYS_EVAL_HAVE_CF
+    return m->fm != NULL;
+#else
+    (void)m;
+    return 0;
+#endif
+}
+
 /* The hybrid: content and CF lists over the candidates (CF only for items
  * it has train data for; content only for items it could score), the
  * popularity list, fused by blend_merge with the history-length policy. */
@@ -305,8 +327,8 @@ static int score_hybrid(void *ctx, const evalproto_query_t *q, float *scores, er
             float v = m->tmp[c];
             if (!isfinite(v))
                 continue;
-            if (src == 1 && m->pop->count[c] == 0)
-                continue; /* an item CF never saw: not in its list */
+            if (src == 1 && m->pop->count[c] == 0 && !cf_scores_cold(m))
+                continue; /* an item CF never saw and cannot score: not in its list */
             m->keys[src][n] = c;
             m->vals[src][n] = v;
             n++;
@@ -392,6 +414,16 @@ static int fit_cf(models_t *m, err_t *err)
     m->cfs = cf_scratch_new();
     if (!m->cfs)
         return err_set(err, "out of memory");
+    if (m->protocol != 2 && cfg_bool(m->cfg, "cf-features")) {
+        cf_featmap_params_t fp;
+        if (cf_featmap_params_from_cfg(m->cfg, &fp, err) != 0 ||
+            cf_model_set_catalog(m->cf, NULL, m->s->ds->catalog, err) != 0 ||
+            cf_featmap_build(m->cf, &fp, &m->fm, err) != 0)
+            return -1;
+        m->cf_all = malloc(((size_t)m->cf->n_items + 1) * sizeof(float));
+        if (!m->cf_all)
+            return err_set(err, "out of memory");
+    }
     m->cf_fit = now_s() - t0;
     return 0;
 #else
@@ -450,6 +482,8 @@ static void models_free(models_t *m)
     if (m->cf)
         cf_model_release(m->cf);
     cf_scratch_free(m->cfs);
+    cf_featmap_free(m->fm);
+    free(m->cf_all);
 #endif
 #ifdef RECSYS_EVAL_HAVE_CONTENT
     if (m->cm)
@@ -913,6 +947,7 @@ int main(int argc, char **argv)
         cfg_add(cfg, "blend", blend_options, &err) != 0 ||
 #ifdef RECSYS_EVAL_HAVE_CF
         cfg_add(cfg, "cf", cf_options, &err) != 0 ||
+        cfg_add(cfg, "cf-features", cf_featmap_options, &err) != 0 ||
 #endif
 #ifdef RECSYS_EVAL_HAVE_CONTENT
         cfg_add(cfg, "content", content_options, &err) != 0 ||
