@@ -468,6 +468,49 @@ int ds_ml_genres(catalog_t *c, uint32_t item, const char *s, size_t len)
     return ds_split_pipe(s, len, add_genre_part, c, item, NULL);
 }
 
+int ds_read_ml_movies(dataset_t *ds, const ds_src_t *src, const char *name, const csv_opts_t *o,
+                      const char *const *header, err_t *err)
+{
+    csv_reader_t *r = ds_src_open(src, name, o, err);
+    if (r == NULL)
+        return -1;
+    ds_text_t tx;
+    ds_text_init(&tx, r);
+    ds->converted_latin1 = tx.latin1;
+    catalog_t *c = ds->catalog;
+    int rc = -1;
+    if (header != NULL && ds_expect_header(r, header, 3, err) != 0)
+        goto out;
+    while ((rc = csv_next(r, err)) == 1) {
+        rc = -1;
+        if (csv_expect(r, 3, err) != 0)
+            goto out;
+        csv_field_t id = csv_field(r, 0);
+        uint32_t item;
+        err_t e2;
+        if (catalog_add_item(c, id.ptr, id.len, &item, &e2) != 0) {
+            csv_error(r, err, "%s", e2.msg);
+            goto out;
+        }
+        size_t len;
+        const char *title = ds_text(&tx, csv_field(r, 1), &len);
+        if (title == NULL || catalog_set_title(c, item, title, len) != 0) {
+            csv_error(r, err, "out of memory");
+            goto out;
+        }
+        catalog_set_year(c, item, catalog_title_year(title, len));
+        const char *g = ds_text(&tx, csv_field(r, 2), &len);
+        if (g == NULL || ds_ml_genres(c, item, g, len) != 0) {
+            csv_error(r, err, "out of memory");
+            goto out;
+        }
+    }
+out:
+    ds_text_free(&tx);
+    csv_close(r);
+    return rc < 0 ? -1 : 0;
+}
+
 const char *ds_ratings_name(const dataset_opts_t *opts, const char *def)
 {
     return (opts && opts->ratings_file && opts->ratings_file[0]) ? opts->ratings_file : def;

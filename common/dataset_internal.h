@@ -75,6 +75,10 @@ int ds_split_pipe(const char *s, size_t len, ds_part_fn fn, catalog_t *c, uint32
                   void *ud);
 /* MovieLens genres string ("A|B", "(no genres listed)") onto an item. */
 int ds_ml_genres(catalog_t *c, uint32_t item, const char *s, size_t len);
+/* Reads a MovieLens movies file (id, "Title (year)", "A|B" genres) onto the
+ * catalog: movies.csv (header given) and movies.dat (header NULL, "::"). */
+int ds_read_ml_movies(dataset_t *ds, const ds_src_t *src, const char *name, const csv_opts_t *o,
+                      const char *const *header, err_t *err);
 
 /* Resolves the ratings file to read: opts->ratings_file or def. */
 const char *ds_ratings_name(const dataset_opts_t *opts, const char *def);

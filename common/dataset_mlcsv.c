@@ -25,48 +25,7 @@ int ds_mlcsv_ratings_header(csv_reader_t *r, ds_rcols_t *cols, err_t *err)
 
 static int read_movies(dataset_t *ds, const ds_src_t *src, err_t *err)
 {
-    csv_reader_t *r = ds_src_open(src, "movies.csv", NULL, err);
-    if (r == NULL)
-        return -1;
-    ds_text_t tx;
-    ds_text_init(&tx, r);
-    ds->converted_latin1 = tx.latin1;
-    catalog_t *c = ds->catalog;
-    int rc;
-    if (ds_expect_header(r, movies_hdr, 3, err) != 0)
-        goto fail;
-    while ((rc = csv_next(r, err)) == 1) {
-        if (csv_expect(r, 3, err) != 0)
-            goto fail;
-        csv_field_t id = csv_field(r, 0);
-        uint32_t item;
-        err_t e2;
-        if (catalog_add_item(c, id.ptr, id.len, &item, &e2) != 0) {
-            csv_error(r, err, "%s", e2.msg);
-            goto fail;
-        }
-        size_t len;
-        const char *title = ds_text(&tx, csv_field(r, 1), &len);
-        if (title == NULL || catalog_set_title(c, item, title, len) != 0) {
-            csv_error(r, err, "out of memory");
-            goto fail;
-        }
-        catalog_set_year(c, item, catalog_title_year(title, len));
-        const char *g = ds_text(&tx, csv_field(r, 2), &len);
-        if (g == NULL || ds_ml_genres(c, item, g, len) != 0) {
-            csv_error(r, err, "out of memory");
-            goto fail;
-        }
-    }
-    if (rc < 0)
-        goto fail;
-    ds_text_free(&tx);
-    csv_close(r);
-    return 0;
-fail:
-    ds_text_free(&tx);
-    csv_close(r);
-    return -1;
+    return ds_read_ml_movies(ds, src, "movies.csv", NULL, movies_hdr, err);
 }
 
 static int read_links(dataset_t *ds, const ds_src_t *src, err_t *err)

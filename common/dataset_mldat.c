@@ -13,46 +13,7 @@
 static int read_movies(dataset_t *ds, const ds_src_t *src, err_t *err)
 {
     csv_opts_t o = {"::", true};
-    csv_reader_t *r = ds_src_open(src, "movies.dat", &o, err);
-    if (r == NULL)
-        return -1;
-    ds_text_t tx;
-    ds_text_init(&tx, r);
-    ds->converted_latin1 = tx.latin1;
-    catalog_t *c = ds->catalog;
-    int rc;
-    while ((rc = csv_next(r, err)) == 1) {
-        if (csv_expect(r, 3, err) != 0)
-            goto fail;
-        csv_field_t id = csv_field(r, 0);
-        uint32_t item;
-        err_t e2;
-        if (catalog_add_item(c, id.ptr, id.len, &item, &e2) != 0) {
-            csv_error(r, err, "%s", e2.msg);
-            goto fail;
-        }
-        size_t len;
-        const char *title = ds_text(&tx, csv_field(r, 1), &len);
-        if (title == NULL || catalog_set_title(c, item, title, len) != 0) {
-            csv_error(r, err, "out of memory");
-            goto fail;
-        }
-        catalog_set_year(c, item, catalog_title_year(title, len));
-        const char *g = ds_text(&tx, csv_field(r, 2), &len);
-        if (g == NULL || ds_ml_genres(c, item, g, len) != 0) {
-            csv_error(r, err, "out of memory");
-            goto fail;
-        }
-    }
-    if (rc < 0)
-        goto fail;
-    ds_text_free(&tx);
-    csv_close(r);
-    return 0;
-fail:
-    ds_text_free(&tx);
-    csv_close(r);
-    return -1;
+    return ds_read_ml_movies(ds, src, "movies.dat", &o, NULL, err);
 }
 
 int ds_load_mldat(dataset_t *ds, const ds_src_t *src, const dataset_opts_t *opts, err_t *err)
