@@ -32,6 +32,12 @@ static int cmp_pop(const void *a, const void *b)
     return x->item < y->item ? -1 : x->item > y->item;
 }
 
+static int cmp_item(const void *a, const void *b)
+{
+    const pop_pair_t *x = a, *y = b;
+    return x->item < y->item ? -1 : x->item > y->item;
+}
+
 void gw_catalog_free(gw_catalog_t *c)
 {
     if (c == NULL)
@@ -41,6 +47,7 @@ void gw_catalog_free(gw_catalog_t *c)
     free(c->pop_score);
     free(c->user_off);
     free(c->user_items);
+    free(c->user_values);
     dataset_free(c->ds);
     free(c);
 }
@@ -52,21 +59,32 @@ static int build_users(gw_catalog_t *c, err_t *err)
     c->user_off = calloc((size_t)c->nusers + 1, sizeof *c->user_off);
     size_t n = r != NULL ? r->n : 0;
     c->user_items = malloc((n ? n : 1) * sizeof *c->user_items);
-    if (c->user_off == NULL || c->user_items == NULL)
+    c->user_values = malloc((n ? n : 1) * sizeof *c->user_values);
+    pop_pair_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (c->user_off == NULL || c->user_items == NULL || c->user_values == NULL || tmp == NULL) {
+        free(tmp);
         return err_set(err, "out of memory for %zu ratings", n);
+    }
     for (size_t i = 0; i < n; i++)
         c->user_off[r->user[i] + 1]++;
     for (uint32_t u = 0; u < c->nusers; u++)
         c->user_off[u + 1] += c->user_off[u];
     size_t *pos = malloc(((size_t)c->nusers + 1) * sizeof *pos);
-    if (pos == NULL)
+    if (pos == NULL) {
+        free(tmp);
         return err_set(err, "out of memory");
+    }
     memcpy(pos, c->user_off, ((size_t)c->nusers + 1) * sizeof *pos);
     for (size_t i = 0; i < n; i++)
-        c->user_items[pos[r->user[i]]++] = r->item[i];
+        tmp[pos[r->user[i]]++] = (pop_pair_t){r->value[i], r->item[i]};
     free(pos);
     for (uint32_t u = 0; u < c->nusers; u++)
-        qsort(c->user_items + c->user_off[u], c->user_off[u + 1] - c->user_off[u], sizeof(uint32_t), cmp_u32);
+        qsort(tmp + c->user_off[u], c->user_off[u + 1] - c->user_off[u], sizeof *tmp, cmp_item);
+    for (size_t i = 0; i < n; i++) {
+        c->user_items[i] = tmp[i].item;
+        c->user_values[i] = tmp[i].score;
+    }
+    free(tmp);
     return 0;
 }
 
@@ -141,13 +159,22 @@ uint32_t gw_catalog_find(const gw_catalog_t *c, const char *id)
 
 size_t gw_catalog_user_items(const gw_catalog_t *c, const char *user_id, const uint32_t **items)
 {
+    const float *v;
+    return gw_catalog_user_ratings(c, user_id, items, &v);
+}
+
+size_t gw_catalog_user_ratings(const gw_catalog_t *c, const char *user_id, const uint32_t **items,
+                               const float **values)
+{
     *items = NULL;
+    *values = NULL;
     if (c->ds->users == NULL || user_id == NULL || user_id[0] == '\0')
         return 0;
     uint32_t u = idmap_find(c->ds->users, user_id, strlen(user_id));
     if (u == IDMAP_NONE || u >= c->nusers)
         return 0;
     *items = c->user_items + c->user_off[u];
+    *values = c->user_values + c->user_off[u];
     return c->user_off[u + 1] - c->user_off[u];
 }
 

@@ -37,6 +37,7 @@ typedef struct gw_catalog {
     uint32_t nusers;
     size_t *user_off;     /* [nusers + 1] CSR over user_items */
     uint32_t *user_items; /* each user's rated items, sorted */
+    float *user_values;   /* the ratings, parallel to user_items */
     char pop_version[48]; /* "count-<nratings>-<crc>" */
 } gw_catalog_t;
 
@@ -50,6 +51,9 @@ uint32_t gw_catalog_size(const gw_catalog_t *c);
 uint32_t gw_catalog_find(const gw_catalog_t *c, const char *id);
 /* A known user's rated items (sorted); 0 items for an unknown user. */
 size_t gw_catalog_user_items(const gw_catalog_t *c, const char *user_id, const uint32_t **items);
+/* The same with the ratings (parallel to *items). */
+size_t gw_catalog_user_ratings(const gw_catalog_t *c, const char *user_id, const uint32_t **items,
+                               const float **values);
 
 /* Fills a proto Item for item i (strings point into the catalog; arrays
  * from the arena). */

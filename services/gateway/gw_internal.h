@@ -14,7 +14,9 @@
 #include "common/metrics.h"
 #include "common/pbjson.h"
 #include "common/redisuv.h"
+#include "services/gateway/gw_cache.h"
 #include "services/gateway/gw_catalog.h"
+#include "services/gateway/gw_feedback.h"
 #include "services/gateway/gw_request.h"
 #include "services/gateway/gw_server.h"
 #include "services/gateway/gw_twirp.h"
@@ -46,13 +48,10 @@ struct gw {
     metrics_histogram_t *latency[GW_NMETHODS];
 
     redisuv_t *redis; /* cache and feedback store; NULL only when it could not be set up */
+    gw_cache_t *cache; /* Recommend and SimilarItems answers (gw_rank.c); NULL without Redis */
 
-    /* INTEGRATION(gw_cache, gw_feedback): the Redis side (gw_cache.h,
-     * gw_feedback.h) plugs in here once committed: the cache (lookup before the fan-out of Recommend and
-     * SimilarItems, store after a non-degraded answer, invalidate a user on
-     * feedback) and the feedback store (AddFeedback, recent events read
-     * back as extra history for the workers' fold-in). Until then the
-     * gateway answers uncached and refuses feedback with 503. */
+    gw_feedback_t *feedback; /* AddFeedback, and recent events read back for fold-in; NULL without Redis */
+    int recent_max;          /* recent events added to a known user's history */
 };
 
 extern const char *const gw_method_names[GW_NMETHODS];

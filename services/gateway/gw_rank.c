@@ -24,6 +24,7 @@
 
 #include "common/arena.h"
 #include "common/log.h"
+#include "services/gateway/gw_cache.h"
 #include "services/gateway/gw_internal.h"
 
 typedef enum { RANK_RECOMMEND, RANK_SIMILAR, RANK_SCORE } rank_kind_t;
@@ -64,6 +65,8 @@ typedef struct rank_job {
     size_t nreasons;
     char request_id[72];
     uint64_t t0;
+    gw_cache_flight_t *flight; /* set while this job computes a cache flight */
+    bool computes;             /* this job ran a flight's computation */
 } rank_job_t;
 
 static void job_reason(rank_job_t *j, const char *text)
@@ -103,7 +106,14 @@ static rank_job_t *job_new(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, rank_k
 
 static void job_fail(rank_job_t *j, gw_code_t code, const char *msg)
 {
-    gw_respond_error(j->req, code, msg, NULL);
+    if (j->flight != NULL) {
+        /* Every request waiting on this flight (this one first) gets the error. */
+        gw_cache_flight_t *f = j->flight;
+        j->flight = NULL;
+        gw_cache_computed(f, NULL, 0, false, msg);
+    } else {
+        gw_respond_error(j->req, code, msg, NULL);
+    }
     job_free(j);
 }
 
@@ -144,6 +154,40 @@ static Recsys__V1__Filters *copy_filters(rank_job_t *j, const Recsys__V1__Filter
     c->exclude_item_ids = f->exclude_item_ids;
     c->include_seen = f->include_seen;
     return c;
+}
+
+/* The content model knows no users: it gets the user's known ratings (from
+ * the gateway's dataset, at most GW_CONTENT_HISTORY_MAX of them) followed
+ * by the new events. The CF model knows its users and gets only the new
+ * events to fold in. */
+#define GW_CONTENT_HISTORY_MAX 2000
+
+static Recsys__V1__HistoryEvent **content_history(rank_job_t *j, const char *user_id,
+                                                  Recsys__V1__HistoryEvent **fresh, size_t nfresh, size_t *n)
+{
+    const uint32_t *items;
+    const float *vals;
+    size_t nk = gw_catalog_user_ratings(j->gw->cat, user_id, &items, &vals);
+    if (nk > GW_CONTENT_HISTORY_MAX)
+        nk = GW_CONTENT_HISTORY_MAX;
+    *n = 0;
+    if (nk + nfresh == 0)
+        return NULL;
+    Recsys__V1__HistoryEvent **v = arena_alloc(&j->arena, (nk + nfresh) * sizeof *v);
+    Recsys__V1__HistoryEvent *e = nk ? arena_alloc(&j->arena, nk * sizeof *e) : NULL;
+    if (v == NULL || (nk > 0 && e == NULL))
+        return NULL;
+    for (size_t i = 0; i < nk; i++) {
+        recsys__v1__history_event__init(&e[i]);
+        e[i].item_id = (char *)catalog_id(j->gw->cat->cat, items[i]);
+        e[i].rating = vals[i];
+        e[i].type = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_RATING;
+        v[i] = &e[i];
+    }
+    for (size_t i = 0; i < nfresh && fresh != NULL; i++)
+        v[nk + i] = fresh[i];
+    *n = nk + (fresh != NULL ? nfresh : 0);
+    return v;
 }
 
 /* ------------------------------------------------------------ worker replies */
@@ -332,6 +376,28 @@ static Recsys__V1__ScoredItem *scored_item(rank_job_t *j, uint32_t item, float s
     return s;
 }
 
+/* Answers the request, or ends the cache flight with the packed answer (the
+ * flight's done callbacks answer every request waiting on it, this one
+ * first); degraded answers are not stored. */
+static void answer(rank_job_t *j, const ProtobufCMessage *resp, bool degraded)
+{
+    if (j->flight == NULL) {
+        gw_respond_message(j->req, resp, j->enc);
+        return;
+    }
+    gw_cache_flight_t *f = j->flight;
+    j->flight = NULL;
+    size_t n = protobuf_c_message_get_packed_size(resp);
+    uint8_t *buf = malloc(n ? n : 1);
+    if (buf == NULL) {
+        gw_cache_computed(f, NULL, 0, false, "out of memory");
+        return;
+    }
+    protobuf_c_message_pack(resp, buf);
+    gw_cache_computed(f, buf, n, !degraded, NULL);
+    free(buf);
+}
+
 static void finish(rank_job_t *j)
 {
     gw_t *gw = j->gw;
@@ -450,8 +516,7 @@ static void finish(rank_job_t *j)
         resp.n_degraded_reasons = j->nreasons;
         resp.degraded_reasons = j->reasons;
         resp.request_id = j->request_id;
-        /* INTEGRATION(gw_cache): store the packed answer when !degraded. */
-        gw_respond_message(j->req, &resp.base, j->enc);
+        answer(j, &resp.base, degraded);
     } else if (j->kind == RANK_SIMILAR) {
         Recsys__V1__SimilarItemsResponse resp = RECSYS__V1__SIMILAR_ITEMS_RESPONSE__INIT;
         resp.n_items = nitems;
@@ -462,8 +527,7 @@ static void finish(rank_job_t *j)
         resp.degraded_reasons = j->reasons;
         resp.request_id = j->request_id;
         resp.query_item = scored_item(j, j->query_item, 0, NULL, 0);
-        /* INTEGRATION(gw_cache): store the packed answer when !degraded. */
-        gw_respond_message(j->req, &resp.base, j->enc);
+        answer(j, &resp.base, degraded);
     } else {
         Recsys__V1__ScoreResponse resp = RECSYS__V1__SCORE_RESPONSE__INIT;
         resp.n_items = nitems;
@@ -475,9 +539,88 @@ static void finish(rank_job_t *j)
         resp.request_id = j->request_id;
         resp.n_unknown_item_ids = j->nunknown;
         resp.unknown_item_ids = j->unknown;
-        gw_respond_message(j->req, &resp.base, j->enc);
+        answer(j, &resp.base, degraded);
     }
     job_free(j);
+}
+
+/* ------------------------------------------------------------ the cache */
+
+static void start_recommend(rank_job_t *j);
+static void start_similar(rank_job_t *j);
+static void send_recommend(rank_job_t *j, Recsys__V1__HistoryEvent **history, size_t nhistory);
+
+static void start(rank_job_t *j)
+{
+    if (j->kind == RANK_RECOMMEND)
+        start_recommend(j);
+    else
+        start_similar(j);
+}
+
+static void cache_compute(gw_cache_flight_t *f, void *arg)
+{
+    rank_job_t *j = arg;
+    j->flight = f;
+    j->computes = true;
+    start(j);
+}
+
+/* Answers one request from a flight's result (cached, or computed by this
+ * or another request). A job that did not compute is done here; one that
+ * did is freed by finish()/job_fail() once gw_cache_computed returns. */
+static void cache_done(void *arg, gw_cache_outcome_t outcome, const void *value, size_t len, const char *error)
+{
+    rank_job_t *j = arg;
+    bool computing = j->computes;
+    const ProtobufCMessageDescriptor *d = j->kind == RANK_RECOMMEND ? &recsys__v1__recommend_response__descriptor
+                                                                    : &recsys__v1__similar_items_response__descriptor;
+    ProtobufCMessage *m = value != NULL ? protobuf_c_message_unpack(d, NULL, len, value) : NULL;
+    if (m == NULL) {
+        gw_respond_error(j->req, GW_INTERNAL, error != NULL ? error : "cached answer unreadable", NULL);
+    } else {
+        /* The stored answer is shared: only these fields are this request's. */
+        bool hit = outcome == GW_CACHE_HIT;
+        if (j->kind == RANK_RECOMMEND) {
+            Recsys__V1__RecommendResponse *r = (Recsys__V1__RecommendResponse *)m;
+            r->cached = hit;
+            free(r->request_id == protobuf_c_empty_string ? NULL : r->request_id);
+            r->request_id = strdup(j->request_id);
+        } else {
+            Recsys__V1__SimilarItemsResponse *r = (Recsys__V1__SimilarItemsResponse *)m;
+            r->cached = hit;
+            free(r->request_id == protobuf_c_empty_string ? NULL : r->request_id);
+            r->request_id = strdup(j->request_id);
+        }
+        if (hit)
+            metrics_histogram_observe(j->gw->latency[j->method], (double)(uv_hrtime() - j->t0) / 1e9);
+        gw_respond_message(j->req, m, j->enc);
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+    if (!computing)
+        job_free(j);
+}
+
+/* Recommend and SimilarItems go through the cache when there is one: the
+ * key holds the model versions last seen by the health poll, the user and
+ * the packed request (every parameter). */
+static void through_cache(rank_job_t *j, const char *user)
+{
+    gw_t *gw = j->gw;
+    if (gw->cache == NULL) {
+        start(j);
+        return;
+    }
+    size_t n = protobuf_c_message_get_packed_size(j->in);
+    uint8_t *params = arena_alloc(&j->arena, n ? n : 1);
+    if (params == NULL) {
+        job_fail(j, GW_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    protobuf_c_message_pack(j->in, params);
+    gw_cache_key_t key = {gw->workers.w[GW_CONTENT].version, gw->workers.w[GW_CF].version, user, params, n};
+    if (gw_cache_get_or_compute(gw->cache, &key, cache_compute, j, cache_done, j) != 0)
+        start(j); /* out of memory in the cache: compute uncached */
 }
 
 /* ------------------------------------------------------------ entry points */
@@ -540,21 +683,87 @@ void gw_rank_recommend(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1
         job_fail(j, GW_INVALID_ARGUMENT, err.msg);
         return;
     }
-    /* INTEGRATION(gw_cache): look the answer up here (key: model versions,
-     * user, request hash); a hit answers with cached = true. */
-    /* INTEGRATION(gw_feedback): for a known user, read the recent events
-     * from Redis and append them to the history sent to the workers. */
+    through_cache(j, m->user_id);
+}
+
+/* The user's recent feedback (Redis) joins the history sent to the workers,
+ * so the next answer reflects it before any retraining; those items are
+ * excluded like the rest of the history. Unknown items are skipped. */
+static void on_recent(void *arg, const gw_feedback_recent_event_t *ev, size_t n, const char *error)
+{
+    rank_job_t *j = arg;
+    Recsys__V1__RecommendRequest *m = (Recsys__V1__RecommendRequest *)j->in;
+    if (error != NULL)
+        log_kv(LOG_DEBUG, "recent feedback not read; recommending without it", "error", error, NULL);
+    size_t cap = m->n_history + n;
+    Recsys__V1__HistoryEvent **h = cap ? arena_alloc(&j->arena, cap * sizeof *h) : NULL;
+    Recsys__V1__HistoryEvent *e = n ? arena_alloc(&j->arena, n * sizeof *e) : NULL;
+    uint32_t *extra = n ? arena_alloc(&j->arena, n * sizeof *extra) : NULL;
+    size_t nh = 0, nextra = 0;
+    if (cap > 0 && h == NULL) {
+        job_fail(j, GW_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    Recsys__V1__HistoryEvent **given = copy_history(j, m->history, m->n_history);
+    for (size_t i = 0; i < m->n_history && given != NULL; i++)
+        h[nh++] = given[i];
+    for (size_t i = 0; i < n && e != NULL && extra != NULL; i++) {
+        uint32_t it = gw_catalog_find(j->gw->cat, ev[i].item);
+        if (it == UINT32_MAX)
+            continue;
+        recsys__v1__history_event__init(&e[i]);
+        e[i].item_id = arena_strdup(&j->arena, ev[i].item);
+        e[i].rating = ev[i].rating;
+        e[i].type = (Recsys__V1__EventType)ev[i].type;
+        e[i].timestamp_ms = ev[i].ts_ms;
+        if (e[i].item_id == NULL)
+            continue;
+        h[nh++] = &e[i];
+        extra[nextra++] = it;
+    }
+    if (nextra > 0 && !(m->filters != NULL && m->filters->include_seen)) {
+        /* Recompile the filter with the new items excluded too. */
+        uint32_t *all = arena_alloc(&j->arena, (j->filter.nexcluded + nextra) * sizeof *all);
+        if (all != NULL) {
+            memcpy(all, j->filter.excluded, j->filter.nexcluded * sizeof *all);
+            memcpy(all + j->filter.nexcluded, extra, nextra * sizeof *all);
+            err_t err;
+            gw_filter_compile(j->gw->cat, m->filters, all, j->filter.nexcluded + nextra, &j->filter, &j->arena, &err);
+        }
+    }
+    j->base_history += nextra;
+    send_recommend(j, h, nh);
+}
+
+static void start_recommend(rank_job_t *j)
+{
+    Recsys__V1__RecommendRequest *m = (Recsys__V1__RecommendRequest *)j->in;
+    gw_t *gw = j->gw;
+    if (gw->feedback != NULL && gw->recent_max > 0 && m->user_id[0] != '\0' &&
+        gw_feedback_recent(gw->feedback, m->user_id, gw->recent_max, on_recent, j) == 0)
+        return;
+    send_recommend(j, copy_history(j, m->history, m->n_history), m->n_history);
+}
+
+static void send_recommend(rank_job_t *j, Recsys__V1__HistoryEvent **history, size_t nhistory)
+{
+    Recsys__V1__RecommendRequest *m = (Recsys__V1__RecommendRequest *)j->in;
     Recsys__V1__WorkerScoreRequest sc = RECSYS__V1__WORKER_SCORE_REQUEST__INIT;
     sc.user_id = m->user_id;
-    sc.n_history = m->n_history;
-    sc.history = copy_history(j, m->history, m->n_history);
+    sc.n_history = history != NULL ? nhistory : 0;
+    sc.history = history;
     sc.k = j->k * 2 + 10; /* more than k: the fused top-k draws on both lists */
     sc.filters = copy_filters(j, m->filters);
     sc.explain = m->explain;
-    Recsys__V1__WorkerRequest wr = RECSYS__V1__WORKER_REQUEST__INIT;
+    Recsys__V1__WorkerScoreRequest csc = sc;
+    csc.user_id = "";
+    csc.history = content_history(j, m->user_id, history, sc.n_history, &csc.n_history);
+    Recsys__V1__WorkerRequest wr = RECSYS__V1__WORKER_REQUEST__INIT, cwr;
     wr.body_case = RECSYS__V1__WORKER_REQUEST__BODY_SCORE;
     wr.score = &sc;
-    Recsys__V1__WorkerRequest *reqs[GW_NWORKERS] = {&wr, &wr};
+    cwr = wr;
+    cwr.score = &csc;
+    Recsys__V1__WorkerRequest *reqs[GW_NWORKERS] = {&cwr, &wr};
     dispatch(j, reqs);
 }
 
@@ -588,7 +797,14 @@ void gw_rank_similar(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__
     bool cf = m->mode != RECSYS__V1__SIMILARITY_MODE__SIMILARITY_MODE_CONTENT;
     j->override = (blend_weights_t){content ? 1.0f : 0.0f, cf ? 1.0f : 0.0f, 0};
     j->has_override = true;
-    /* INTEGRATION(gw_cache): look the answer up here. */
+    through_cache(j, "");
+}
+
+static void start_similar(rank_job_t *j)
+{
+    Recsys__V1__SimilarItemsRequest *m = (Recsys__V1__SimilarItemsRequest *)j->in;
+    bool content = m->mode != RECSYS__V1__SIMILARITY_MODE__SIMILARITY_MODE_BEHAVIOUR;
+    bool cf = m->mode != RECSYS__V1__SIMILARITY_MODE__SIMILARITY_MODE_CONTENT;
     Recsys__V1__WorkerSimilarRequest sr = RECSYS__V1__WORKER_SIMILAR_REQUEST__INIT;
     sr.item_id = m->item_id;
     sr.k = j->k * 2 + 10;
@@ -657,9 +873,14 @@ void gw_rank_score(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__Sc
     all.include_seen = 1;
     sc.filters = &all;
     sc.explain = m->explain;
-    Recsys__V1__WorkerRequest wr = RECSYS__V1__WORKER_REQUEST__INIT;
+    Recsys__V1__WorkerScoreRequest csc = sc;
+    csc.user_id = "";
+    csc.history = content_history(j, m->user_id, sc.history, sc.n_history, &csc.n_history);
+    Recsys__V1__WorkerRequest wr = RECSYS__V1__WORKER_REQUEST__INIT, cwr;
     wr.body_case = RECSYS__V1__WORKER_REQUEST__BODY_SCORE;
     wr.score = &sc;
-    Recsys__V1__WorkerRequest *reqs[GW_NWORKERS] = {&wr, &wr};
+    cwr = wr;
+    cwr.score = &csc;
+    Recsys__V1__WorkerRequest *reqs[GW_NWORKERS] = {&cwr, &wr};
     dispatch(j, reqs);
 }

@@ -29,6 +29,9 @@ const cfg_option_t gw_options[] = {
     {"port", CFG_INT, "8080", "Port of the public HTTP API (0: any free port).", 0, 65535},
     {"admin-host", CFG_STRING, "127.0.0.1", "Address of the admin server (/healthz, /readyz, /metrics).", 0, 0},
     {"admin-port", CFG_INT, "9090", "Port of the admin server (0: any free port).", 0, 65535},
+    {"feedback-fold-in", CFG_INT, "100",
+     "Recent feedback events (from Redis) added to a known user's history for the workers' fold-in; 0: none.", 0,
+     100000},
     {"api-key", CFG_STRING, "",
      "When set, writes (AddFeedback, POST /v1/feedback) need the header 'Authorization: Bearer <key>'.", 0, 0},
     CFG_END,
@@ -50,7 +53,9 @@ int gw_add_options(cfg_t *cfg, err_t *err)
         cfg_add(cfg, "rpc client", rpc_client_options, err) != 0 ||
         cfg_add(cfg, "http", httpsrv_options, err) != 0 || cfg_add(cfg, "blend", blend_options, err) != 0 ||
         cfg_add(cfg, "data", dataset_options, err) != 0 || cfg_add(cfg, "json", pbjson_options, err) != 0 ||
-        cfg_add(cfg, "redis", redisuv_options, err) != 0 || cfg_add(cfg, "log", log_options, err) != 0)
+        cfg_add(cfg, "redis", redisuv_options, err) != 0 ||
+        cfg_add(cfg, "cache", gw_cache_options, err) != 0 ||
+        cfg_add(cfg, "feedback", gw_feedback_options, err) != 0 || cfg_add(cfg, "log", log_options, err) != 0)
         return -1;
     return 0;
 }
@@ -174,6 +179,64 @@ static void do_search(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1_
     protobuf_c_message_free_unpacked(&m->base, NULL);
 }
 
+typedef struct fb_call {
+    httpsrv_req_t *req;
+    gw_encoding_t enc;
+    Recsys__V1__AddFeedbackRequest *msg;
+} fb_call_t;
+
+/* Acknowledged only once Redis accepted the whole batch (gw_feedback.h);
+ * anything else is 503 so the caller retries: feedback is never dropped. */
+static void on_feedback_added(void *arg, const char *const *ids, size_t n, const char *error)
+{
+    fb_call_t *c = arg;
+    if (error != NULL || ids == NULL) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "feedback not recorded: %s; retry later", error != NULL ? error : "no ids");
+        gw_respond_error(c->req, GW_UNAVAILABLE, msg, NULL);
+    } else {
+        Recsys__V1__AddFeedbackResponse resp = RECSYS__V1__ADD_FEEDBACK_RESPONSE__INIT;
+        resp.accepted = (int32_t)n;
+        resp.n_stream_ids = n;
+        resp.stream_ids = (char **)ids;
+        gw_respond_message(c->req, &resp.base, c->enc);
+    }
+    protobuf_c_message_free_unpacked(&c->msg->base, NULL);
+    free(c);
+}
+
+/* Takes ownership of m. */
+static void add_feedback(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__AddFeedbackRequest *m)
+{
+    err_t err;
+    if (gw->feedback == NULL) {
+        gw_respond_error(r, GW_UNAVAILABLE, "feedback store (Redis) not available: retry later", NULL);
+        protobuf_c_message_free_unpacked(&m->base, NULL);
+        return;
+    }
+    fb_call_t *c = calloc(1, sizeof *c);
+    gw_feedback_event_t *ev = calloc(m->n_events, sizeof *ev);
+    if (c == NULL || ev == NULL) {
+        free(c);
+        free(ev);
+        gw_respond_error(r, GW_RESOURCE_EXHAUSTED, "out of memory", NULL);
+        protobuf_c_message_free_unpacked(&m->base, NULL);
+        return;
+    }
+    for (size_t i = 0; i < m->n_events; i++) {
+        const Recsys__V1__FeedbackEvent *e = m->events[i];
+        ev[i] = (gw_feedback_event_t){e->user_id, e->item_id, e->rating, (int)e->type, e->timestamp_ms};
+    }
+    *c = (fb_call_t){r, enc, m};
+    int rc = gw_feedback_add(gw->feedback, ev, m->n_events, on_feedback_added, c, &err);
+    free(ev);
+    if (rc != 0) {
+        gw_respond_error(r, GW_INVALID_ARGUMENT, err.msg, NULL);
+        protobuf_c_message_free_unpacked(&m->base, NULL);
+        free(c);
+    }
+}
+
 static void do_feedback(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__AddFeedbackRequest *m)
 {
     err_t err;
@@ -195,10 +258,8 @@ static void do_feedback(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V
             snprintf(msg, sizeof msg, "events[%zu].item_id: unknown item '%.80s'", bad, m->events[bad]->item_id);
             gw_respond_error(r, GW_INVALID_ARGUMENT, msg, NULL);
         } else {
-            /* INTEGRATION(gw_feedback): append to the Redis stream and the
-             * user's recent list, invalidate the user's cache entries (gw_cache),
-             * answer accepted + stream ids once Redis acknowledged. */
-            gw_respond_error(r, GW_UNAVAILABLE, "feedback store (Redis) not available: retry later", NULL);
+            add_feedback(gw, r, enc, m);
+            return;
         }
     }
     protobuf_c_message_free_unpacked(&m->base, NULL);
@@ -438,7 +499,19 @@ gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_regis
         if (up == NULL || metrics_func(up, NULL, redis_up, gw, err) != 0)
             log_kv(LOG_WARN, "redis metric not registered", "error", err->msg, NULL);
     }
-    /* INTEGRATION(gw_cache, gw_feedback): create them on gw->redis here. */
+    gw_cache_opts_t co;
+    if (gw->redis != NULL &&
+        (gw_cache_opts_from_cfg(cfg, &co, err) != 0 || gw_cache_new(gw->redis, &co, reg, &gw->cache, err) != 0)) {
+        log_kv(LOG_ERROR, "cache not set up: answering uncached", "error", err->msg, NULL);
+        gw->cache = NULL;
+    }
+    gw_feedback_opts_t fo;
+    gw->recent_max = (int)cfg_int(cfg, "feedback-fold-in");
+    if (gw->redis != NULL && (gw_feedback_opts_from_cfg(cfg, &fo, err) != 0 ||
+                              gw_feedback_new(gw->redis, gw->cache, &fo, reg, &gw->feedback, err) != 0)) {
+        log_kv(LOG_ERROR, "feedback store not set up: refusing feedback", "error", err->msg, NULL);
+        gw->feedback = NULL;
+    }
     return gw;
 }
 
@@ -475,7 +548,10 @@ static void redis_closed(void *ud)
 static void workers_closed(void *ud)
 {
     gw_t *gw = ud;
-    /* INTEGRATION(gw_cache): gw_cache_free before closing Redis. */
+    gw_feedback_free(gw->feedback);
+    gw->feedback = NULL;
+    gw_cache_free(gw->cache);
+    gw->cache = NULL;
     if (gw->redis != NULL)
         redisuv_close(gw->redis, redis_closed, gw);
     else

@@ -12,7 +12,7 @@
 const cfg_option_t gw_workers_options[] = {
     {"content-url", CFG_STRING, "tcp://127.0.0.1:7101",
      "nng URL(s) of the content worker; several comma-separated URLs are replicas sharing the load.", 0, 0},
-    {"cf-url", CFG_STRING, "tcp://127.0.0.1:7201",
+    {"cf-url", CFG_STRING, "tcp://127.0.0.1:7102",
      "nng URL(s) of the CF worker; several comma-separated URLs are replicas sharing the load.", 0, 0},
     {"content-deadline-ms", CFG_INT, "250", "Deadline of one call to the content worker, in ms.", 1, 600000},
     {"cf-deadline-ms", CFG_INT, "250", "Deadline of one call to the CF worker, in ms.", 1, 600000},
