@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# recsys-content serve as a real process over real nng sockets, driven by
+# recsys-rpc: similar items, history scoring, catalog look-up and search,
+# NOT_FOUND / INVALID_ARGUMENT answers, malformed bytes, an over-limit request
+# (connection dropped, server unharmed) and an over-limit reply
+# (RESOURCE_EXHAUSTED), /healthz /readyz /metrics, SIGHUP reloads under
+# concurrent load with zero failed calls (built from --data and mapped from
+# --model), SIGTERM exiting 0, and truncated / bit-flipped model files
+# refused at start-up with exit 1 and the file named.
+# Data: recsys-gen demo when it is built, else a small plain dataset written
+# here. Ports: 0 (the kernel picks free ones; read back from the log).
+# Only processes started here are signalled, by pid.
+set -euo pipefail
+bin=${RECSYS_BIN_DIR:?RECSYS_BIN_DIR not set}
+for t in curl jq; do
+  command -v $t > /dev/null || { echo "SKIP: needs $t"; exit 77; }
+done
+for b in recsys-content recsys-rpc; do
+  [ -x "$bin/$b" ] || { echo "SKIP: $bin/$b not built"; exit 77; }
+done
+tmp=${RECSYS_TEST_TMP:-/tmp}/content_service.$$
+mkdir -p "$tmp"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2> /dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do echo "--- $f"; tail -20 "$f"; done; exit 1; }
+
+# ---- data
+data=$tmp/data
+if [ -x "$bin/recsys-gen" ] && "$bin/recsys-gen" demo --out "$data" --log-level warn; then
+  echo "ok: demo data from recsys-gen"
+else
+  mkdir -p "$data"
+  genres=(Action Comedy Drama Horror Romance Sci-Fi Western Crime)
+  { echo "item_id,title,year,genres,keywords,overview"
+    for i in $(seq 1 300); do
+      g1=${genres[$((i % 8))]}; g2=${genres[$(((i / 8) % 8))]}
+      echo "m$i,A Long Descriptive Title Number $i,$((1950 + i % 70)),$g1|$g2,kw$((i % 13))|kw$((i % 7)),story $((i % 11)) about things"
+    done; } > "$data/items.csv"
+  { echo "user_id,item_id,rating"; for i in $(seq 1 300); do echo "u$((i % 9)),m$i,$((1 + i % 5))"; done; } \
+    > "$data/ratings.csv"
+  echo "ok: plain data written"
+fi
+# First items of the catalog (ids are the first CSV field; the generator's
+# ids and the fallback's have no commas or quotes).
+mapfile -t ids < <(sed -n '2,4p' "$data/items.csv" | cut -d, -f1)
+[ "${#ids[@]}" -eq 3 ] || fail "could not read item ids from $data/items.csv"
+
+# ---- server helpers
+# start NAME ARGS...: starts recsys-content serve with a log in $tmp/NAME.log
+# and sets $pid; the rpc URL and admin port are read back from the log.
+start() {
+  local name=$1; shift
+  "$bin/recsys-content" serve --listen tcp://127.0.0.1:0 --admin-port 0 "$@" 2> "$tmp/$name.log" &
+  pid=$!
+  pids+=("$pid")
+}
+wait_loaded() { # wait_loaded NAME: sets $url and $admin
+  local log=$tmp/$1.log
+  for _ in $(seq 1 600); do
+    grep -q '"model loaded"' "$log" 2> /dev/null && break
+    kill -0 "$pid" 2> /dev/null || fail "$1 exited before loading"
+    sleep 0.1
+  done
+  grep -q '"model loaded"' "$log" || fail "$1: no model after 60 s"
+  url=$(jq -r 'select(.msg == "listening") | .rpc' "$log")
+  admin=$(jq -r 'select(.msg == "listening") | .admin_port' "$log")
+  [ -n "$url" ] && [ -n "$admin" ] || fail "$1: no listening line"
+}
+rpc() { "$bin/recsys-rpc" --url "$url" --timeout-ms 10000 "$@"; }
+stop() { # stop: SIGTERM, exit status 0
+  kill -TERM "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  [ "$rc" -eq 0 ] || fail "exit status $rc after SIGTERM"
+  grep -q '"rpc server drained"' "$tmp/$1.log" || fail "$1: no drain logged"
+}
+
+# ---- a server built from --data, small message limit (4 KiB)
+start data --data "$data" --rpc-server-max-msg-bytes 4096 --max-k 500
+wait_loaded data
+echo "ok: serving on $url, admin port $admin"
+
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$admin/healthz")" = 200 ] || fail "/healthz"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$admin/readyz")" = 200 ] || fail "/readyz"
+echo "ok: /healthz /readyz 200"
+
+# info
+rpc '{"request_id":"9","info":{}}' > "$tmp/info.json" || fail "info"
+jq -e '.request_id == "9" and .model_name == "tfidf" and (.info.n_items | tonumber) >= 300
+       and .info.data_source != "" and (.model_version | startswith("tfidf-"))' "$tmp/info.json" > /dev/null ||
+  fail "info: $(cat "$tmp/info.json")"
+version=$(jq -r .model_version "$tmp/info.json")
+
+# similar: at most k, never the item itself, scores positive and descending
+rpc "{\"similar\":{\"item_id\":\"${ids[0]}\",\"k\":10}}" > "$tmp/sim.json" || fail "similar"
+jq -e --arg q "${ids[0]}" '.error == null and (.scored.items | length) >= 1 and (.scored.items | length) <= 10
+  and all(.scored.items[]; .item_id != $q and .score > 0)
+  and ([.scored.items[].score] | . == (sort | reverse))' "$tmp/sim.json" > /dev/null ||
+  fail "similar: $(cat "$tmp/sim.json")"
+# the same k through --repeat gives no failures; filters narrow the answer
+rpc "{\"similar\":{\"item_id\":\"${ids[0]}\",\"k\":10,\"filters\":{\"exclude_item_ids\":[$(jq -c '.scored.items[0].item_id' "$tmp/sim.json")]}}}" \
+  > "$tmp/sim2.json" || fail "similar with exclusion"
+jq -e --slurpfile a "$tmp/sim.json" '.scored.items[0].item_id == $a[0].scored.items[1].item_id' "$tmp/sim2.json" \
+  > /dev/null || fail "exclusion: $(cat "$tmp/sim2.json")"
+echo "ok: similar"
+
+# score: a two-event history, explained by one of its items
+rpc "{\"score\":{\"history\":[{\"item_id\":\"${ids[0]}\",\"rating\":5},{\"item_id\":\"${ids[1]}\",\"rating\":2},{\"item_id\":\"no-such-id\",\"rating\":4}],\"k\":5,\"explain\":true}}" \
+  > "$tmp/score.json" || fail "score"
+jq -e --arg a "${ids[0]}" --arg b "${ids[1]}" '.scored.history_used == 2 and .scored.unknown_item_ids == ["no-such-id"]
+  and (.scored.items | length) == 5 and all(.scored.items[]; .item_id != $a and .item_id != $b)
+  and (.scored.items[0].because_item_id == $a or .scored.items[0].because_item_id == $b)' "$tmp/score.json" \
+  > /dev/null || fail "score: $(cat "$tmp/score.json")"
+# candidates: exactly the known ones, ranked
+rpc "{\"score\":{\"history\":[{\"item_id\":\"${ids[0]}\",\"rating\":5}],\"candidate_item_ids\":[\"${ids[2]}\",\"${ids[1]}\",\"zz\"]}}" \
+  > "$tmp/cand.json" || fail "score candidates"
+jq -e '(.scored.items | length) == 2 and .scored.unknown_item_ids == ["zz"]' "$tmp/cand.json" > /dev/null ||
+  fail "candidates: $(cat "$tmp/cand.json")"
+echo "ok: score"
+
+# items: look-up gives the catalog's title; search finds it
+title=$(jq -r '.items.items[0].title' <(rpc "{\"items\":{\"item_ids\":[\"${ids[0]}\",\"nope\"]}}"))
+want=$(sed -n 2p "$data/items.csv" | cut -d, -f2)
+[ "$title" = "$want" ] || fail "items look-up: '$title', want '$want'"
+word=$want
+rpc "{\"items\":{\"query\":\"$word\",\"k\":5}}" > "$tmp/search.json" || fail "search"
+jq -e --arg id "${ids[0]}" 'any(.items.items[]; .item_id == $id)' "$tmp/search.json" > /dev/null ||
+  fail "search '$word': $(cat "$tmp/search.json")"
+echo "ok: items"
+
+# errors are answers
+code_of() { jq -r '.error.code' "$1"; }
+rc=0; rpc '{"similar":{"item_id":"no-such-id","k":5}}' > "$tmp/e.json" || rc=$?
+[ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_NOT_FOUND ] &&
+  grep -q "no-such-id" "$tmp/e.json" || fail "unknown item: rc $rc $(cat "$tmp/e.json")"
+for bad in "{\"similar\":{\"item_id\":\"${ids[0]}\",\"k\":0}}" "{\"similar\":{\"item_id\":\"${ids[0]}\",\"k\":501}}" \
+    '{"score":{"k":5}}' '{"predict":{"item_ids":["x"]}}' '{}' '{"items":{}}'; do
+  rc=0; rpc "$bad" > "$tmp/e.json" || rc=$?
+  [ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_INVALID_ARGUMENT ] ||
+    fail "$bad: rc $rc $(cat "$tmp/e.json")"
+done
+for hex in ffffffff 0a 0aff08; do
+  rc=0; rpc --raw-hex "$hex" > "$tmp/e.json" || rc=$?
+  [ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_INVALID_ARGUMENT ] ||
+    fail "raw $hex: rc $rc $(cat "$tmp/e.json")"
+done
+grep -q "malformed request" "$tmp/e.json" || fail "malformed: $(cat "$tmp/e.json")"
+echo "ok: error answers (NOT_FOUND, INVALID_ARGUMENT, malformed bytes)"
+
+# an over-limit request (8 KiB > 4 KiB): nng drops the connection, the call
+# fails, the server lives on; an over-limit reply becomes RESOURCE_EXHAUSTED
+printf '{"similar":{"item_id":"%s","k":5}}' "$(head -c 8192 /dev/zero | tr '\0' x)" > "$tmp/big.json"
+rc=0; "$bin/recsys-rpc" --url "$url" --timeout-ms 1500 @"$tmp/big.json" > /dev/null 2> "$tmp/big.err" || rc=$?
+[ $rc -eq 3 ] || fail "over-limit request: rc $rc $(cat "$tmp/big.err")"
+rc=0; rpc '{"items":{"query":"e","k":500}}' > "$tmp/e.json" || rc=$?
+[ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_RESOURCE_EXHAUSTED ] ||
+  fail "over-limit reply: rc $rc $(cat "$tmp/e.json")"
+rpc '{"info":{}}' > /dev/null || fail "server unusable after over-limit messages"
+kill -0 "$pid" || fail "server died"
+echo "ok: over-limit request and reply"
+
+# SIGHUP under load: a concurrent stream of similar calls, several reloads
+# (each rebuilds from --data), zero failures
+hup_under_load() { # hup_under_load NAME
+  "$bin/recsys-rpc" --url "$url" --timeout-ms 10000 --repeat 8000 --concurrency 8 \
+    "{\"similar\":{\"item_id\":\"${ids[0]}\",\"k\":10}}" > "$tmp/$1-load.json" 2> "$tmp/$1-load.err" &
+  local load=$!
+  pids+=("$load")
+  local sent=0
+  sleep 0.05
+  while kill -0 "$load" 2> /dev/null && [ $sent -lt 40 ]; do
+    kill -HUP "$pid"; sent=$((sent + 1)); sleep 0.05
+  done
+  local rc=0
+  wait "$load" || rc=$?
+  [ $rc -eq 0 ] && jq -e '.failed == 0 and .ok == 8000' "$tmp/$1-load.json" > /dev/null ||
+    fail "$1: calls failed during reloads: rc $rc $(cat "$tmp/$1-load.json" "$tmp/$1-load.err")"
+  [ $sent -ge 3 ] || fail "$1: only $sent SIGHUPs landed during the load; make the load longer"
+  sleep 0.5
+  local reloads
+  reloads=$(curl -s "http://127.0.0.1:$admin/metrics" | grep '^recsys_model_reloads_total{result="ok"}' | awk '{print $2}')
+  [ "${reloads:-0}" -ge 2 ] || fail "$1: $reloads reloads after $sent SIGHUPs"
+  echo "ok: $1: 8000 calls, $sent SIGHUPs, $reloads reloads, 0 failures ($(jq -c '{p50_us,p99_us}' "$tmp/$1-load.json"))"
+}
+hup_under_load data
+
+# /metrics: counts and latency by method, model size and version
+curl -s "http://127.0.0.1:$admin/metrics" > "$tmp/metrics.txt"
+grep -Eq '^recsys_worker_requests_total\{method="similar",code="ok"\} [0-9]+' "$tmp/metrics.txt" &&
+  awk '/^recsys_worker_requests_total\{method="similar",code="ok"\}/ { exit !($2 >= 8000) }' "$tmp/metrics.txt" &&
+  grep -q '^recsys_worker_requests_total{method="similar",code="not_found"} 1' "$tmp/metrics.txt" &&
+  grep -q '^recsys_worker_request_duration_seconds_count{method="score"}' "$tmp/metrics.txt" &&
+  grep -Eq '^recsys_model_bytes [1-9]' "$tmp/metrics.txt" &&
+  grep -q "^recsys_model_info{name=\"tfidf\",version=\"$version\"} 1" "$tmp/metrics.txt" ||
+  fail "metrics: $(grep -v '^#' "$tmp/metrics.txt" | grep -v bucket)"
+echo "ok: /metrics"
+stop data
+echo "ok: SIGTERM -> exit 0"
+
+# ---- a model file: same answers, SIGHUP re-reads it
+"$bin/recsys-content" build --data "$data" --out "$tmp/content.model" --log-level warn || fail "build"
+start file --model "$tmp"
+wait_loaded file
+rpc "{\"similar\":{\"item_id\":\"${ids[0]}\",\"k\":10}}" > "$tmp/sim-file.json" || fail "similar (file)"
+jq -e --slurpfile a "$tmp/sim.json" '.scored == $a[0].scored and .model_version == $a[0].model_version' \
+  "$tmp/sim-file.json" > /dev/null || fail "model file answers differ: $(cat "$tmp/sim-file.json")"
+echo "ok: --model DIR answers as the built model"
+hup_under_load file
+stop file
+
+# ---- corrupt model files: exit 1, the file named
+cp "$tmp/content.model" "$tmp/trunc.model"
+truncate -s $(($(stat -c %s "$tmp/content.model") / 2)) "$tmp/trunc.model"
+cp "$tmp/content.model" "$tmp/flip.model"
+off=$(($(stat -c %s "$tmp/content.model") * 2 / 3))
+byte=$(od -An -tu1 -j "$off" -N1 "$tmp/flip.model" | tr -d ' ')
+printf "$(printf '\\%03o' $((byte ^ 0x5a)))" | dd of="$tmp/flip.model" bs=1 seek="$off" conv=notrunc 2> /dev/null
+for bad in trunc flip; do
+  rc=0
+  timeout 60 "$bin/recsys-content" serve --model "$tmp/$bad.model" --listen tcp://127.0.0.1:0 --admin-port 0 \
+    2> "$tmp/$bad.log" || rc=$?
+  [ $rc -eq 1 ] || fail "$bad.model: exit status $rc, want 1"
+  grep '"model load failed"' "$tmp/$bad.log" | grep -q "$tmp/$bad.model" ||
+    fail "$bad.model: message does not name the file: $(cat "$tmp/$bad.log")"
+  echo "ok: $bad.model refused: $(jq -r 'select(.msg == "model load failed") | .error' "$tmp/$bad.log")"
+done
+rc=0; "$bin/recsys-content" serve --listen tcp://127.0.0.1:0 2> "$tmp/none.log" || rc=$?
+[ $rc -eq 2 ] && grep -q -- "--model" "$tmp/none.log" || fail "no model or data: rc $rc $(cat "$tmp/none.log")"
+echo "PASS"
