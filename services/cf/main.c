@@ -68,8 +68,14 @@ static int cmd_serve(int argc, char **argv)
         rc = 2;
     } else {
         rc = parse(cfg, "serve", argc, argv, &done);
-        if (!done)
+        const char *model = done ? NULL : cfg_str(cfg, "model"), *data = done ? NULL : cfg_str(cfg, "data");
+        if (!done && !(model && *model) && !(data && *data)) {
+            fprintf(stderr, PROG " serve: give --model FILE (or a directory holding " CF_SERVICE_MODEL_FILE
+                                 ") or --data DIR to train from (see --help)\n");
+            rc = 2;
+        } else if (!done) {
             rc = workersvc_serve(&cf_service_ops, cfg);
+        }
     }
     cfg_free(cfg);
     return rc;
