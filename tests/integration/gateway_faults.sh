@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# gateway_faults.sh: a worker killed under load. recsys-load offers a fixed
+# rate of Recommend requests (uncached: cache-ttl-ms 0) while the CF worker
+# is killed and, later, the content worker too; every answer must be a 200
+# (recsys-load exits 1 on any non-2xx or failed request), the degraded
+# counter must grow, and once the workers are restarted the answers are
+# full again (degraded false).
+set -u
+source "$(dirname "$0")/gateway_env.bash"
+have_workers || skip "worker binaries missing ($BIN/recsys-content, $BIN/recsys-cf)"
+[ -x "$BIN/recsys-load" ] || skip "no $BIN/recsys-load"
+
+GW_FLAGS="--cache-ttl-ms 0 --content-deadline-ms 300 --cf-deadline-ms 300"
+start_redis
+start_content
+start_cf
+start_gateway
+wait_ready
+B=$T/body
+req $B GET "$GW/v1/users/5/recommendations?k=10" >/dev/null
+has $B '"degraded":false' "full answer before the faults"
+
+metric() { curl -s "http://127.0.0.1:$GW_ADMIN/metrics" | awk -v m="$1" '$1 ~ "^"m {s += $2} END {print s + 0}'; }
+deg0=$(metric 'recsys_gateway_degraded_total')
+
+"$BIN/recsys-load" --port "$GW_PORT" --path '/v1/users/{n}/recommendations?k=10' --ids 600 \
+    --connections 4 --rate 200 --warmup 0 --duration 5 >$T/load.out 2>&1 &
+LOAD=$!
+PIDS+=($LOAD)
+sleep 1
+kill -9 $CF_PID
+sleep 1.5
+kill -9 $CONTENT_PID
+sleep 1
+wait $LOAD
+rc=$?
+cat $T/load.out
+[ $rc = 0 ] || fail "errors or non-2xx answers under load while workers died: $(cat $T/load.out)"
+deg1=$(metric 'recsys_gateway_degraded_total')
+[ "$deg1" -gt "$deg0" ] || fail "no degraded answers counted ($deg0 -> $deg1)"
+req $B GET "$GW/v1/users/5/recommendations?k=10" >/dev/null
+has $B 'answered from popularity' "both down: popularity"
+ok "workers killed under load: only 200s, $((deg1 - deg0)) degraded answers, popularity when both are down"
+
+start_cf
+start_content
+wait_ready
+for _ in $(seq 50); do
+    req $B GET "$GW/v1/users/5/recommendations?k=10" >/dev/null
+    grep -q '"degraded":false' $B && break
+    sleep 0.1
+done
+has $B '"degraded":false' "full answers after the restart"
+"$BIN/recsys-load" --port "$GW_PORT" --connections 4 --rate 200 --warmup 0 --duration 1 >$T/load2.out 2>&1 ||
+    fail "errors after restart: $(cat $T/load2.out)"
+ok "workers restarted: full answers again, no errors"
