@@ -23,7 +23,7 @@ const cfg_option_t blend_options[] = {
      0, 0},
     {"blend-n0", CFG_DOUBLE, "0.1",
      "History length at which content and CF weigh the same (w_cf = n / (n + n0)).", 1e-6, 1e9},
-    {"blend-popularity", CFG_DOUBLE, "0.05",
+    {"blend-popularity", CFG_DOUBLE, "0",
      "Weight of popularity next to content + CF (which sum to 1).", 0, 1e6},
     {"blend-rrf-k", CFG_DOUBLE, "60", "Reciprocal-rank-fusion constant k0 (rank r scores 1/(k0 + r)).",
      0, 1e9},
@@ -34,10 +34,12 @@ void blend_params_default(blend_params_t *p)
 {
     /* Chosen with recsys-eval --tune on validation splits carved from
      * ml-100k ua.base (R1) and from its cold-item carve-out (R3); see
-     * bench/README.md "recsys-eval". */
+     * bench/README.md "recsys-eval". Popularity 0: on four R1 validation
+     * seeds any popularity weight lost to CF alone on three; popularity still
+     * answers when neither model has a list. */
     p->method = BLEND_RRF;
     p->n0 = 0.1f;
-    p->popularity = 0.05f;
+    p->popularity = 0.0f;
     p->rrf_k = 60.0f;
 }
 

@@ -22,6 +22,10 @@ const cfg_option_t cf_featmap_options[] = {
      "Cold items: a release-year bucket closes (latest year first) once it holds this many "
      "items (0: no year features).",
      0, 1000000},
+    {"cf-feat-pop", CFG_DOUBLE, "0",
+     "Cold items: weight of the feature-predicted popularity next to the user's feature score "
+     "(both in units of their spread over the catalog).",
+     0, 1e6},
     {"cf-feat-min-ratings", CFG_INT, "1",
      "Cold items: training ratings that make an item warm (fitted on, scored by the model).", 1,
      1000000},
@@ -33,6 +37,7 @@ void cf_featmap_params_default(cf_featmap_params_t *p)
     p->mu = 60.0f;
     p->year_items = 160;
     p->min_ratings = 1;
+    p->pop = 0.0f;
 }
 
 int cf_featmap_params_from_cfg(const cfg_t *cfg, cf_featmap_params_t *p, err_t *err)
@@ -41,7 +46,8 @@ int cf_featmap_params_from_cfg(const cfg_t *cfg, cf_featmap_params_t *p, err_t *
     p->mu = (float)cfg_double(cfg, "cf-feat-mu");
     p->year_items = (uint32_t)cfg_int(cfg, "cf-feat-year-items");
     p->min_ratings = (uint32_t)cfg_int(cfg, "cf-feat-min-ratings");
-    if (!(p->mu > 0) || p->min_ratings < 1)
+    p->pop = (float)cfg_double(cfg, "cf-feat-pop");
+    if (!(p->mu > 0) || p->min_ratings < 1 || !(p->pop >= 0))
         return err_set(err, "cf-feat-mu must be > 0 and cf-feat-min-ratings >= 1");
     return 0;
 }
@@ -55,6 +61,8 @@ struct cf_featmap {
     uint8_t *warm;       /* [n_items] */
     float *w;            /* ease: n_items x nf; als/mf: nf x cols; NULL for pop */
     float *w_pop;        /* [nf] popularity map */
+    float pop;           /* weight of the popularity map in a personal profile */
+    double pop_sd;       /* spread of the popularity map's scores over the items */
 };
 
 void cf_featmap_free(cf_featmap_t *f)
@@ -121,6 +129,19 @@ float cf_featmap_score(const cf_featmap_t *f, const float *z, uint32_t item)
     if (f->bucket[item] >= 0)
         s += z[1 + f->ngenres + (uint32_t)f->bucket[item]];
     return s;
+}
+
+/* Standard deviation of the feature scores of z over every item. */
+static double items_sd(const cf_featmap_t *f, const float *z)
+{
+    double s1 = 0, s2 = 0;
+    for (uint32_t j = 0; j < f->n_items; j++) {
+        double v = cf_featmap_score(f, z, j);
+        s1 += v;
+        s2 += v * v;
+    }
+    double n = f->n_items ? f->n_items : 1, var = s2 / n - (s1 / n) * (s1 / n);
+    return var > 0 ? sqrt(var) : 0;
 }
 
 static int cmp_int(const void *a, const void *b)
@@ -292,6 +313,8 @@ int cf_featmap_build(const cf_model_t *m, const cf_featmap_params_t *p, cf_featm
         goto oom;
     for (uint32_t a = 0; a < nf; a++)
         f->w_pop[a] = (float)rp[a];
+    f->pop = p->pop;
+    f->pop_sd = items_sd(f, f->w_pop);
     if (cols) {
         f->w = malloc((size_t)nf * cols * sizeof *f->w);
         if (!f->w)
@@ -378,6 +401,9 @@ static int ease_profile(const cf_featmap_t *f, const cf_model_t *m, const cf_who
     return 0;
 }
 
+static int model_profile(const cf_featmap_t *f, const cf_model_t *m, cf_scratch_t *s,
+                         const cf_who_t *who, float *z, err_t *err);
+
 /* The profile; *pop_only = 1 when it is the popularity map (no history). */
 static int profile(const cf_featmap_t *f, const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who,
                    float *z, int *pop_only, err_t *err)
@@ -402,11 +428,27 @@ static int profile(const cf_featmap_t *f, const cf_model_t *m, cf_scratch_t *s, 
         *pop_only = 1;
         return 0;
     }
+    int rc;
     if (f->kind == CF_KIND_EASE) {
         size_t used;
-        return ease_profile(f, m, who, z, &used, err);
+        rc = ease_profile(f, m, who, z, &used, err);
+    } else
+        rc = model_profile(f, m, s, who, z, err);
+    if (rc == 0 && f->pop > 0 && f->pop_sd > 0) {
+        /* Popularity on the personal profile's scale: the same ranking as
+         * z-scored personal + pop * z-scored popularity. */
+        double a = f->pop * items_sd(f, z) / f->pop_sd;
+        for (uint32_t b = 0; b < nf; b++)
+            z[b] += (float)(a * f->w_pop[b]);
     }
-    uint32_t cols = f->cols;
+    return rc;
+}
+
+/* ALS / MF: z = W u, u the model's user vector of who. */
+static int model_profile(const cf_featmap_t *f, const cf_model_t *m, cf_scratch_t *s,
+                         const cf_who_t *who, float *z, err_t *err)
+{
+    uint32_t nf = f->nf, cols = f->cols;
     float *u = malloc(((size_t)cols + 1) * sizeof *u);
     if (!u)
         return err_set(err, "cf features: out of memory");

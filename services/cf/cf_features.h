@@ -17,6 +17,9 @@
  *     ease  z = sum over the history of w_h W[h, :]   (w_h as in scoring)
  *     als   z = W p_u,  mf  z = W (1, p_u)             (p_u: the user vector)
  *     empty history or pop: z = the popularity map (same for everyone)
+ * plus, with pop > 0, pop * (sd of z's item scores / sd of the popularity
+ * map's) * the popularity map: a feature-predicted popularity prior whose
+ * weight does not depend on the scale of the user's scores.
  * and score(u, j) = sum of z over j's features. The map is read-only once
  * built; profiles use the caller's cf_scratch_t, so threads may share it.
  */
@@ -34,9 +37,10 @@ typedef struct cf_featmap_params {
     float mu;                /* ridge penalty of the regression (> 0) */
     uint32_t year_items;     /* items that close a year bucket (0: no year features) */
     uint32_t min_ratings;    /* training ratings that make an item warm (>= 1) */
+    float pop;               /* weight of the popularity map in a personal profile (>= 0) */
 } cf_featmap_params_t;
 
-/* Options: cf-feat-mu, cf-feat-year-items, cf-feat-min-ratings. */
+/* Options: cf-feat-mu, cf-feat-year-items, cf-feat-pop, cf-feat-min-ratings. */
 extern const cfg_option_t cf_featmap_options[];
 /* Defaults chosen on a cold-item validation split (bench/README.md). */
 void cf_featmap_params_default(cf_featmap_params_t *p);
