@@ -26,7 +26,8 @@
  *           an error), so a caller can fall back. history_used = events that
  *           went into the profile. Without candidates: top k (k in [1,
  *           max-k]) over all items, history excluded unless
- *           filters.include_seen. With candidate_item_ids: those candidates
+ *           filters.include_seen; as in the library, items sharing no term
+ *           with the profile score 0 and may fill the tail of the list. With candidate_item_ids: those candidates
  *           ranked (k = 0: all of them; k > 0: the best k), unknown
  *           candidates also listed in unknown_item_ids (after the unknown
  *           history ids). explain: because_item_id = the history item that
@@ -35,8 +36,8 @@
  *           unknown_item_ids), or query: title search, case-insensitive
  *           (Python str.lower()), titles starting with the query first, then
  *           titles containing it, each group in catalog order, at most k in
- *           [1, max-k]. Items carry id, title, year and genres (the model
- *           holds no more of the catalog).
+ *           [1, max-k]. Items carry id, title, year and genres (in the
+ *           catalog's genre order; the model holds no more of the catalog).
  *  predict  INVALID_ARGUMENT: the content model does not predict ratings.
  *
  * Filters: genre names match case-insensitively; unknown genre names are
