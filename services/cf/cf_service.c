@@ -26,6 +26,7 @@
 
 #include "common/log.h"
 #include "common/topk.h"
+#include "services/cf/cf_features.h"
 
 #define E_NONE RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_NONE
 #define E_INVALID RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_INVALID_ARGUMENT
@@ -49,6 +50,10 @@ const cfg_option_t cf_service_options[] = {
      0, 0},
     {"cf-implicit-rating", CFG_DOUBLE, "4", "Rating given to a history event without one (view, click, like).",
      1e-6, 1e6},
+    {"cf-cold-items", CFG_BOOL, "true",
+     "Score items with too few ratings through the item-feature map (services/cf/cf_features.h) when the model "
+     "holds genres.",
+     0, 0},
     {"max-k", CFG_INT, "1000", "Largest k a request may ask for.", 1, 1000000},
     {"max-history", CFG_INT, "10000", "Most history events in one request.", 1, 10000000},
     {"max-candidates", CFG_INT, "10000", "Most candidates, predicted items or excluded ids in one request.", 1,
@@ -67,6 +72,7 @@ typedef struct scratch_pool {
 struct cf_service {
     cf_model_t *m;  /* ranking */
     cf_model_t *mf; /* prediction, may be NULL or == m */
+    cf_featmap_t *fm; /* cold items of m, may be NULL */
     uint32_t n_genres;
     char *genre_names[CF_SERVICE_MAX_GENRES];
     cf_service_limits_t lim;
@@ -109,6 +115,7 @@ void cf_service_free(cf_service_t *s)
     }
     for (uint32_t g = 0; g < s->n_genres; g++)
         free(s->genre_names[g]);
+    cf_featmap_free(s->fm);
     cf_model_release(s->mf);
     cf_model_release(s->m);
     free(s);
@@ -116,6 +123,14 @@ void cf_service_free(cf_service_t *s)
 
 const cf_model_t *cf_service_model(const cf_service_t *s) { return s->m; }
 const cf_model_t *cf_service_predict_model(const cf_service_t *s) { return s->mf; }
+const cf_featmap_t *cf_service_featmap(const cf_service_t *s) { return s->fm; }
+
+int cf_service_set_featmap(cf_service_t *s, const cf_featmap_params_t *p, err_t *err)
+{
+    cf_featmap_free(s->fm);
+    s->fm = NULL;
+    return cf_featmap_build(s->m, p, &s->fm, err);
+}
 
 /* cat must list m's items in m's order: the genre bits are its genre ids. */
 static int take_genres(cf_service_t *s, const catalog_t *cat, err_t *err)
@@ -420,6 +435,78 @@ static Recsys__V1__WorkerScoredList *new_list(req_t *r, size_t n)
     return l;
 }
 
+/* ------------------------------------------------------------ cold items */
+
+typedef struct keep_ctx {
+    const cf_model_t *m;
+    const cf_filter_t *f;
+} keep_ctx_t;
+
+static int keep_item(uint32_t i, void *ctx)
+{
+    const keep_ctx_t *k = ctx;
+    if (k->f->genres_any && !(k->m->genre_mask[i] & k->f->genres_any))
+        return 0;
+    if (k->f->year_min || k->f->year_max) {
+        int y = k->m->year[i];
+        if (y == 0 || (k->f->year_min && y < k->f->year_min) || (k->f->year_max && y > k->f->year_max))
+            return 0;
+    }
+    return 1;
+}
+
+/* Top k of every item's score with cold items scored by the feature map:
+ * the same seen / exclusion / genre / year rules as cf_recommend. */
+static long recommend_featmap(const req_t *r, cf_scratch_t *sc, const cf_who_t *who, const cf_filter_t *f,
+                              size_t k, topk_item_t *out)
+{
+    const cf_model_t *m = r->m;
+    size_t n = m->n_items, words = topk_bitmap_words(n);
+    float *all = arena_alloc(r->arena, (n ? n : 1) * sizeof *all);
+    uint64_t *bits = arena_alloc(r->arena, (words ? words : 1) * sizeof *bits);
+    if (!all || !bits)
+        return err_set(r->err, "out of memory");
+    if (cf_featmap_score_all(r->s->fm, m, sc, who, all, r->err) < 0)
+        return -1;
+    memset(bits, 0, words * sizeof *bits);
+    if (!f->include_seen) {
+        if (who->user != CF_NO_USER) {
+            sparse_view_t row = sparse_csr_row(&m->hist, who->user);
+            for (size_t i = 0; i < row.nnz; i++)
+                topk_bitmap_set(bits, row.idx[i]);
+        }
+        for (size_t i = 0; i < who->n_events; i++)
+            topk_bitmap_set(bits, who->events[i].item);
+    }
+    for (size_t i = 0; i < f->n_exclude; i++)
+        topk_bitmap_set(bits, f->exclude[i]);
+    keep_ctx_t kc = {m, f};
+    int attrs = f->genres_any || f->year_min || f->year_max;
+    topk_filter_t tf = {bits, NULL, n, attrs ? keep_item : NULL, &kc};
+    return (long)topk_dense(all, n, k, &tf, out);
+}
+
+/* Candidate scores: cold candidates get the feature map's score. */
+static int rescore_cold(const req_t *r, cf_scratch_t *sc, const cf_who_t *who, const uint32_t *idx, size_t n,
+                        float *scores)
+{
+    const cf_featmap_t *fm = r->s->fm;
+    size_t cold = 0;
+    for (size_t i = 0; i < n; i++)
+        cold += !cf_featmap_is_warm(fm, idx[i]);
+    if (!cold)
+        return 0;
+    float *z = arena_alloc(r->arena, ((size_t)cf_featmap_nfeatures(fm) + 1) * sizeof *z);
+    if (!z)
+        return err_set(r->err, "out of memory");
+    if (cf_featmap_profile(fm, r->m, sc, who, z, r->err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!cf_featmap_is_warm(fm, idx[i]))
+            scores[i] = cf_featmap_score(fm, z, idx[i]);
+    return 0;
+}
+
 /* ------------------------------------------------------------ requests */
 
 static code_t do_score(const cf_service_t *s, cf_scratch_t *sc, const Recsys__V1__WorkerScoreRequest *q,
@@ -459,7 +546,10 @@ static code_t do_score(const cf_service_t *s, cf_scratch_t *sc, const Recsys__V1
                 idx[nk++] = it;
             }
         }
+        used = history_used(&r);
         if (nk && cf_score_items(m, sc, &who, idx, nk, scores, err) < 0)
+            return E_INTERNAL;
+        if (nk && s->fm && used > 0 && rescore_cold(&r, sc, &who, idx, nk, scores) < 0)
             return E_INTERNAL;
         for (size_t i = 0; i < nk; i++)
             pairs[i] = (topk_item_t){(uint32_t)i, scores[i]};
@@ -467,7 +557,6 @@ static code_t do_score(const cf_service_t *s, cf_scratch_t *sc, const Recsys__V1
         n = want ? (long)topk_pairs(pairs, nk, want, NULL, top) : 0;
         for (long i = 0; i < n; i++)
             top[i].index = idx[top[i].index];
-        used = history_used(&r);
     } else {
         if (q->k < 1 || (uint32_t)q->k > s->lim.max_k)
             return invalid(err, "k=%d out of range [1, %u] (max-k)", q->k, s->lim.max_k);
@@ -478,12 +567,15 @@ static code_t do_score(const cf_service_t *s, cf_scratch_t *sc, const Recsys__V1
         top = arena_alloc(arena, (size_t)q->k * sizeof *top);
         if (!top)
             return oom(err);
-        if (nothing) {
+        used = history_used(&r);
+        if (nothing)
             n = 0;
-            used = history_used(&r);
-        } else if ((n = cf_recommend(m, sc, &who, &f, (size_t)q->k, top, &used, err)) < 0) {
+        else if (s->fm && used > 0) /* nobody: plain popularity, cold items have none */
+            n = recommend_featmap(&r, sc, &who, &f, (size_t)q->k, top);
+        else
+            n = cf_recommend(m, sc, &who, &f, (size_t)q->k, top, &used, err);
+        if (n < 0)
             return E_INTERNAL;
-        }
     }
     Recsys__V1__WorkerScoredList *l = new_list(&r, (size_t)n);
     if (!l)
@@ -777,6 +869,13 @@ static void *svc_load(const cfg_t *cfg, err_t *err)
     m = mf = NULL;
     if (!s && data && *data)
         err_prefix(err, "%s and %s", source, data);
+    if (s && cfg_bool(cfg, "cf-cold-items") && s->m->genre_mask) {
+        /* Without the map the worker still answers (cold items rank last). */
+        cf_featmap_params_t fp;
+        err_t ferr;
+        if (cf_featmap_params_from_cfg(cfg, &fp, &ferr) < 0 || cf_service_set_featmap(s, &fp, &ferr) < 0)
+            log_kv(LOG_WARN, "cold-item feature map not built", "error", ferr.msg, NULL);
+    }
     dataset_free(ds);
     return s;
 fail:
@@ -806,7 +905,7 @@ const workersvc_ops_t cf_service_ops = {
 int cf_service_add_options(cfg_t *cfg, err_t *err)
 {
     if (workersvc_add_options(cfg, &cf_service_ops, err) < 0 || cfg_add(cfg, "data", dataset_options, err) < 0 ||
-        cfg_add(cfg, "cf", cf_options, err) < 0)
+        cfg_add(cfg, "cf", cf_options, err) < 0 || cfg_add(cfg, "cf cold items", cf_featmap_options, err) < 0)
         return -1;
     return 0;
 }

@@ -43,6 +43,12 @@
  *           model used. explain: because_item_id = the history item that
  *           contributed most to the item's score (empty when none did, e.g.
  *           popularity answers).
+ *           Cold items: with cf-cold-items (default) and a model holding
+ *           genres, items the feature map (services/cf/cf_features.h) does
+ *           not count as warm are scored through it (the CF score of an item
+ *           with their genres and year), so unrated films can be
+ *           recommended; warm items keep the model's score. Not for
+ *           popularity answers (empty history).
  *  similar  item_id, k in [1, max-k], filters (genres, years, exclusions;
  *           include_seen is meaningless). The item itself is never
  *           returned. An unknown item_id is NOT_FOUND naming the id.
@@ -77,6 +83,7 @@
 #include "common/dataset.h"
 #include "common/err.h"
 #include "common/workersvc.h"
+#include "services/cf/cf_features.h"
 #include "services/cf/cf_model.h"
 
 #define CF_SERVICE_MAX_STR 512
@@ -84,8 +91,8 @@
 /* The file looked for when --model names a directory. */
 #define CF_SERVICE_MODEL_FILE "cf.model"
 
-/* listen, admin-port, model, cf-predict-model, cf-implicit-rating, max-k,
- * max-history, max-candidates. */
+/* listen, admin-port, model, cf-predict-model, cf-implicit-rating,
+ * cf-cold-items, max-k, max-history, max-candidates. */
 extern const cfg_option_t cf_service_options[];
 
 /* The ops for workersvc_serve(); their model is a cf_service_t. */
@@ -113,6 +120,10 @@ cf_service_t *cf_service_new(cf_model_t *main, cf_model_t *predict, const catalo
 void cf_service_free(cf_service_t *s);
 const cf_model_t *cf_service_model(const cf_service_t *s);
 const cf_model_t *cf_service_predict_model(const cf_service_t *s);
+/* Builds the cold-item feature map of the main model (it must hold the
+ * catalog's genres); load() does so when cf-cold-items is set. */
+int cf_service_set_featmap(cf_service_t *s, const cf_featmap_params_t *p, err_t *err);
+const cf_featmap_t *cf_service_featmap(const cf_service_t *s);
 
 /* Trains the main model (p->kind) on every rating of ds and, when
  * want_predict and the main model is not mf, an mf model for prediction

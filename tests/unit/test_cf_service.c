@@ -2,7 +2,8 @@
  * test_cf_service.c: the CF worker's operations (services/cf/cf_service.h)
  * called directly on a tiny dataset (7 items, 5 users): score for a known
  * user, an anonymous history and candidates, popularity for nobody,
- * explanations, filters, similar, predict, items, every validation error,
+ * explanations, filters, cold items through the feature map, similar,
+ * predict, items, every validation error,
  * loading through the ops from --data, from model files and from a corrupt
  * file, info and memory, and concurrent requests sharing the scratch pool.
  * Answers are compared with the library's own calls on the same model and
@@ -737,6 +738,70 @@ static void test_load(void **state)
     free(dir);
 }
 
+/* ---- cold items through the feature map ---- */
+
+static void test_cold_items(void **state)
+{
+    (void)state;
+    cf_service_t *s = make(CF_KIND_EASE, 0);
+    const cf_model_t *m = cf_service_model(s);
+    cf_featmap_params_t fp;
+    cf_featmap_params_default(&fp);
+    err_t err;
+    if (cf_service_set_featmap(s, &fp, &err) < 0)
+        fail_msg("%s", err.msg);
+    const cf_featmap_t *fm = cf_service_featmap(s);
+    uint32_t g = idx_of(s, "g");
+    assert_false(cf_featmap_is_warm(fm, g)); /* nobody rated g */
+    /* The library's answer for u1: warm items by EASE, g by the map. */
+    cf_scratch_t *sc = cf_scratch_new();
+    float all[7];
+    cf_who_t who = {idmap_find(m->user_ids, "u1", 2), NULL, 0};
+    assert_int_equal(cf_featmap_score_all(fm, m, sc, &who, all, &err), 0);
+    assert_true(all[g] != 0.0f);
+
+    call_t c;
+    call_init(&c, RECSYS__V1__WORKER_REQUEST__BODY_SCORE);
+    c.score.user_id = "u1";
+    c.score.k = 10;
+    run(&c, s);
+    const Recsys__V1__WorkerScoredList *l = scored(&c);
+    assert_int_equal(l->n_items, 4); /* d e f g */
+    int found = 0;
+    for (size_t i = 0; i < l->n_items; i++) {
+        uint32_t it = idx_of(s, l->items[i]->item_id);
+        assert_float_equal(l->items[i]->score, all[it], 1e-5);
+        found += it == g;
+    }
+    assert_int_equal(found, 1);
+    call_done(&c);
+
+    /* Candidates: g gets the same score. */
+    call_init(&c, RECSYS__V1__WORKER_REQUEST__BODY_SCORE);
+    c.score.user_id = "u1";
+    char *cands[] = {"g", "d"};
+    c.score.candidate_item_ids = cands;
+    c.score.n_candidate_item_ids = 2;
+    run(&c, s);
+    l = scored(&c);
+    assert_int_equal(l->n_items, 2);
+    for (size_t i = 0; i < 2; i++)
+        assert_float_equal(l->items[i]->score, all[idx_of(s, l->items[i]->item_id)], 1e-5);
+    call_done(&c);
+
+    /* Nobody: still plain popularity (counts), g last. */
+    call_init(&c, RECSYS__V1__WORKER_REQUEST__BODY_SCORE);
+    c.score.k = 7;
+    run(&c, s);
+    l = scored(&c);
+    assert_int_equal(l->history_used, 0);
+    assert_float_equal(l->items[0]->score, 3.0, 1e-6);
+    assert_string_equal(l->items[6]->item_id, "g");
+    call_done(&c);
+    cf_scratch_free(sc);
+    cf_service_free(s);
+}
+
 /* ---- threads ---- */
 
 typedef struct worker_arg {
@@ -797,7 +862,7 @@ int main(void)
         cmocka_unit_test(test_score_known_user), cmocka_unit_test(test_score_history),
         cmocka_unit_test(test_score_nobody_is_popularity), cmocka_unit_test(test_score_candidates),
         cmocka_unit_test(test_filters), cmocka_unit_test(test_similar), cmocka_unit_test(test_predict),
-        cmocka_unit_test(test_validation), cmocka_unit_test(test_load), cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_validation), cmocka_unit_test(test_load), cmocka_unit_test(test_cold_items), cmocka_unit_test(test_concurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
