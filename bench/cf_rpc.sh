@@ -3,7 +3,7 @@
 # against a real `recsys-cf serve`, measured by recsys-rpc --repeat (the
 # gateway's own rpc client, so the figures include its side of the hop).
 #
-#   bench/cf_rpc.sh BUILD_DIR [DATA_DIR...]     (default: the demo data)
+#   bench/cf_rpc.sh BUILD_DIR [DATA_DIR|demo ...]   (default: demo = recsys-gen demo data)
 #   CF_RPC_REPEAT=20000 CF_RPC_CONCURRENCY=8 CF_RPC_ROUNDS=3 bench/cf_rpc.sh build
 #
 # For each dataset: start the worker (trains at start-up: model per
@@ -25,10 +25,13 @@ cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2> /dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 sets=("$@")
-if [ ${#sets[@]} -eq 0 ]; then
-  "$bin/recsys-gen" demo --out "$tmp/demo" --log-level warn
-  sets=("$tmp/demo")
-fi
+[ ${#sets[@]} -gt 0 ] || sets=(demo)
+for i in "${!sets[@]}"; do
+  if [ "${sets[$i]}" = demo ]; then
+    "$bin/recsys-gen" demo --out "$tmp/demo" --log-level warn
+    sets[$i]=$tmp/demo
+  fi
+done
 
 for data in "${sets[@]}"; do
   "$bin/recsys-cf" serve --data "$data" --listen "ipc://$tmp/cf.sock" --admin-port 0 --log-level info \
