@@ -82,8 +82,8 @@ start_gateway() {
     fail "gateway did not start"
 }
 
-wait_ready() {
-    for _ in $(seq 300); do
+wait_ready() { # up to 120 s: models train at start-up (slow under ASan)
+    for _ in $(seq 1200); do
         [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$GW_ADMIN/readyz")" = 200 ] && return
         sleep 0.1
     done
