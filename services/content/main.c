@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/cmdline.h"
 #include "common/config.h"
 #include "common/dataset.h"
 #include "common/log.h"
@@ -268,40 +269,13 @@ static int cmd_serve(int argc, char **argv)
 
 /* ------------------------------------------------------------ dispatch */
 
-typedef struct command {
-    const char *name;
-    int (*run)(int argc, char **argv); /* argv[0] is the command name */
-    const char *what;
-} command_t;
-
-static const command_t commands[] = {
+static const cmdline_command_t commands[] = {
     {"seed", cmd_seed, "the classic notebook's similar movies for a whole dataset, as TSV"},
     {"build", cmd_build, "build a content model file from a dataset"},
     {"serve", cmd_serve, "the content worker (nng requests, admin port, SIGHUP reload)"},
 };
 
-static void usage(FILE *f)
-{
-    fprintf(f, "Usage: " PROG " COMMAND [options]\n\nCommands:\n");
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].what);
-    fprintf(f, "\n" PROG " COMMAND --help lists the command's options and their RECSYS_* variables.\n");
-}
-
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return 2;
-    }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
-        usage(stdout);
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, PROG ": unknown command '%s'\n", argv[1]);
-    usage(stderr);
-    return 2;
+    return cmdline_dispatch(PROG, commands, sizeof commands / sizeof commands[0], argc, argv);
 }
