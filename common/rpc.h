@@ -118,8 +118,10 @@ uint64_t rpc_client_call(rpc_client_t *c, const void *req, size_t len, int timeo
                          void *arg);
 
 /* Withdraws a call (e.g. the HTTP request was aborted): its callback will not
- * run, and its context is freed as soon as nng lets go of it. Returns 0, or
- * -1 when id is unknown (already completed or never issued). */
+ * run. A queued call is dropped at once; one already sent keeps its context
+ * until its reply or its deadline (aborting an nng operation under way can
+ * wedge nng 1.5.2, see rpc_client.c). Returns 0, or -1 when id is unknown
+ * (already completed or never issued). */
 int rpc_client_cancel(rpc_client_t *c, uint64_t id);
 
 void rpc_client_stats(const rpc_client_t *c, rpc_client_stats_t *out);
@@ -128,10 +130,11 @@ typedef void (*rpc_client_closed_cb)(void *arg);
 
 /* Shuts the client down: every pending call completes with RPC_SHUTDOWN (or
  * its real result if it had already completed) exactly once, inside this
- * function or on the next loop iteration; then contexts, aios and the socket
- * are released (aio_stop -> ctx close, aio free -> nng_close) and the libuv
- * handles closed. done (may be NULL) runs on the loop when the client's
- * memory is gone. Calls made meanwhile complete with RPC_SHUTDOWN. */
+ * function or on the next loop iteration. The nng side is released (aio_stop
+ * -> ctx close, aio free -> nng_close) once no nng operation is under way,
+ * i.e. after the in-flight requests' replies or deadlines at worst; then the
+ * libuv handles are closed and done (may be NULL) runs on the loop, the
+ * client's memory gone. Calls made meanwhile complete with RPC_SHUTDOWN. */
 void rpc_client_close(rpc_client_t *c, rpc_client_closed_cb done, void *arg);
 
 /* One blocking call for tools and tests (no libuv): dials urls, sends req,

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
 
 const cfg_option_t rpc_client_options[] = {
     {"rpc-contexts", CFG_INT, "64", "RPC calls in flight at once per worker client (nng contexts).", 1, 4096},
@@ -105,8 +106,10 @@ rpc_status_t rpc_status_from_nng(int rv)
     }
 }
 
-int rpc_dial_urls(nng_socket s, const char *urls, err_t *err)
+int rpc_dial_urls(nng_socket s, const char *urls, nng_dialer *dialers, int max, int *n_out, err_t *err)
 {
+    if (n_out != NULL)
+        *n_out = 0;
     if (urls == NULL || urls[0] == '\0')
         return err_set(err, "rpc: no URL to dial");
     char *copy = strdup(urls);
@@ -124,12 +127,21 @@ int rpc_dial_urls(nng_socket s, const char *urls, err_t *err)
             continue;
         /* NONBLOCK: a refused first attempt is retried in the background
          * instead of failing here, so clients may start before servers. */
-        int rv = nng_dial(s, tok, NULL, NNG_FLAG_NONBLOCK);
+        if (dialers != NULL && n >= max) {
+            rc = err_set(err, "rpc: more than %d URLs in '%s'", max, urls);
+            break;
+        }
+        nng_dialer d;
+        int rv = nng_dial(s, tok, &d, NNG_FLAG_NONBLOCK);
         if (rv != 0) {
             rc = err_set(err, "rpc: dial %s: %s", tok, nng_strerror(rv));
             break;
         }
+        if (dialers != NULL)
+            dialers[n] = d;
         n++;
+        if (n_out != NULL)
+            *n_out = n;
     }
     if (rc == 0 && n == 0)
         rc = err_set(err, "rpc: no URL in '%s'", urls);
@@ -152,6 +164,38 @@ int rpc_req_socket_setup(nng_socket s, size_t max_msg_bytes, int reconnect_min_m
         return err_set(err, "rpc: set %s: %s", NNG_OPT_RECONNMINT, nng_strerror(rv));
     if ((rv = nng_socket_set_ms(s, NNG_OPT_RECONNMAXT, reconnect_max_ms)) != 0)
         return err_set(err, "rpc: set %s: %s", NNG_OPT_RECONNMAXT, nng_strerror(rv));
+    return 0;
+}
+
+static void pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+    atomic_int *count = arg;
+    (void)p;
+    /* ADD_PRE, not ADD_POST: nng reports REM_POST for every pipe that saw
+     * ADD_PRE, including one rejected before ADD_POST. */
+    if (ev == NNG_PIPE_EV_ADD_PRE)
+        atomic_fetch_add(count, 1);
+    else if (ev == NNG_PIPE_EV_REM_POST)
+        atomic_fetch_sub(count, 1);
+}
+
+int rpc_count_pipes(nng_socket s, atomic_int *count, err_t *err)
+{
+    int rv;
+    atomic_store(count, 0);
+    if ((rv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_PRE, pipe_event, count)) != 0 ||
+        (rv = nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, pipe_event, count)) != 0)
+        return err_set(err, "rpc: pipe notify: %s", nng_strerror(rv));
+    return 0;
+}
+
+int rpc_wait_no_pipes(atomic_int *count, int max_ms)
+{
+    for (int waited = 0; atomic_load(count) > 0; waited++) {
+        if (waited >= max_ms)
+            return -1;
+        nng_msleep(1);
+    }
     return 0;
 }
 

@@ -7,9 +7,14 @@
  * thread) -> SEND (reply handed to nng) -> RECV again. A rep0 context keeps
  * the request's routing itself, so the reply is a fresh message. The state
  * lives under the server mutex, and a receive is (re)started only with the
- * mutex held: rpc_server_stop sets "stopping" and cancels every receive under
- * the same mutex, so no receive can slip in after it. Contexts that finish a
- * reply while stopping go IDLE; stop waits (bounded) until all are IDLE.
+ * mutex held, so once rpc_server_stop has set "stopping" no new receive is
+ * started: a context that finishes a reply goes IDLE instead.
+ *
+ * Stop: wait (bounded) until no context holds a request; a request that
+ * arrives meanwhile on a context still receiving is served too. Then close
+ * the listener and wait until no pipe is left, and only then stop the aios
+ * and close the socket: in nng 1.5.2, aborting a pending receive while a
+ * message is arriving can hang nng_close (see rpc_internal.h).
  */
 #include "common/rpc_internal.h"
 
@@ -21,6 +26,7 @@
 #include <time.h>
 
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/util/platform.h>
 
 #include "common/log.h"
 
@@ -40,6 +46,9 @@ struct srv_ctx {
 struct rpc_server {
     nng_socket sock;
     bool sock_open;
+    nng_listener listener;
+    bool listener_open;
+    atomic_int pipes;
     char url[512];
     rpc_handler_fn handler;
     void *harg;
@@ -180,6 +189,7 @@ static void *worker_main(void *arg)
             nng_msg_free(sc->req);
             sc->req = NULL;
             sc->state = SC_IDLE;
+            s->stats.in_flight--;
             continue;
         }
         pthread_mutex_unlock(&s->mu);
@@ -227,13 +237,13 @@ void rpc_server_stats(rpc_server_t *s, rpc_server_stats_t *out)
     pthread_mutex_unlock(&s->mu);
 }
 
-static bool all_idle(const rpc_server_t *s, int *busy)
+/* Counts the contexts holding a request (receiving ones do not). */
+static int holding(const rpc_server_t *s)
 {
     int n = 0;
     for (int i = 0; i < s->nctx; i++)
-        n += s->ctxs[i].state != SC_IDLE;
-    *busy = n;
-    return n == 0;
+        n += s->ctxs[i].state == SC_WORK || s->ctxs[i].state == SC_SEND;
+    return n;
 }
 
 static void release(rpc_server_t *s)
@@ -244,21 +254,23 @@ static void release(rpc_server_t *s)
     s->quit = true;
     pthread_cond_broadcast(&s->work_cv);
     pthread_mutex_unlock(&s->mu);
+    /* Closing the listener closes its pipes: callers of abandoned requests
+     * see the connection close now instead of timing out, and once no pipe
+     * is left no message can arrive while the aios are stopped. */
+    if (s->listener_open)
+        nng_listener_close(s->listener);
+    s->listener_open = false;
+    if (s->sock_open && rpc_wait_no_pipes(&s->pipes, 2000) != 0)
+        log_warn("rpc server %s: connections still open 2 s after closing the listener", s->url);
     for (int i = 0; i < s->nctx; i++)
         if (s->ctxs[i].aio != NULL)
             nng_aio_stop(s->ctxs[i].aio);
-    if (s->abandoned > 0 && s->sock_open) {
-        /* Close the socket before waiting for late handlers, so their
-         * callers see the connection close now instead of timing out. */
-        nng_close(s->sock);
-        s->sock_open = false;
-    }
     for (int i = 0; i < s->nthreads; i++)
         pthread_join(s->threads[i], NULL);
     s->nthreads = 0;
     for (int i = 0; i < s->nctx; i++) {
         srv_ctx_t *sc = &s->ctxs[i];
-        if (sc->ctx_open && s->sock_open)
+        if (sc->ctx_open)
             nng_ctx_close(sc->ctx);
         sc->ctx_open = false;
         if (sc->aio != NULL) {
@@ -287,9 +299,7 @@ int rpc_server_stop(rpc_server_t *s)
     }
     s->stopped = true;
     s->stopping = true;
-    for (int i = 0; i < s->nctx; i++)
-        if (s->ctxs[i].state == SC_RECV)
-            nng_aio_cancel(s->ctxs[i].aio);
+    uint64_t replied_before = s->stats.replied;
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
     until.tv_sec += s->drain_ms / 1000;
@@ -298,14 +308,19 @@ int rpc_server_stop(rpc_server_t *s)
         until.tv_sec++;
         until.tv_nsec -= 1000000000L;
     }
-    int busy = 0;
-    while (!all_idle(s, &busy))
+    int busy;
+    while ((busy = holding(s)) > 0)
         if (pthread_cond_timedwait(&s->idle_cv, &s->mu, &until) == ETIMEDOUT) {
-            all_idle(s, &busy);
+            busy = holding(s);
             break;
         }
     s->abandoned = busy;
+    bool sent = s->stats.replied != replied_before;
     pthread_mutex_unlock(&s->mu);
+    /* A reply counts as sent once nng has taken it, before the kernel has
+     * it; nng 1.5.2 has no linger, so give the last replies a moment. */
+    if (sent)
+        nng_msleep(20);
     if (busy > 0)
         log_warn("rpc server %s: %d requests still in flight after %d ms; abandoning them", s->url, busy,
                  s->drain_ms);
@@ -378,12 +393,14 @@ int rpc_server_new(const rpc_server_opts_t *o, rpc_handler_fn handler, void *han
         }
         sc->ctx_open = true;
     }
-    nng_listener l;
-    if ((rv = nng_listen(s->sock, o->url, &l, 0)) != 0) {
+    if (rpc_count_pipes(s->sock, &s->pipes, err) != 0)
+        goto fail;
+    if ((rv = nng_listen(s->sock, o->url, &s->listener, 0)) != 0) {
         err_set(err, "rpc server: listen on %s: %s", o->url, nng_strerror(rv));
         goto fail;
     }
-    bound_url(s, l, o->url);
+    s->listener_open = true;
+    bound_url(s, s->listener, o->url);
     for (int i = 0; i < o->threads; i++) {
         if ((rv = pthread_create(&s->threads[i], NULL, worker_main, s)) != 0) {
             err_set(err, "rpc server: start worker thread: %s", strerror(rv));

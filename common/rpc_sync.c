@@ -51,7 +51,7 @@ int rpc_call_sync(const char *urls, const void *req, size_t len, int timeout_ms,
     int rv, rc = -1;
     if ((rv = nng_req0_open(&s)) != 0)
         return err_set(err, "rpc: open req socket: %s", nng_strerror(rv));
-    if (rpc_req_socket_setup(s, RPC_DEFAULT_MAX_MSG_BYTES, 50, 500, err) != 0 || rpc_dial_urls(s, urls, err) != 0)
+    if (rpc_req_socket_setup(s, RPC_DEFAULT_MAX_MSG_BYTES, 50, 500, err) != 0 || rpc_dial_urls(s, urls, NULL, 0, NULL, err) != 0)
         goto out;
     if ((rv = nng_aio_alloc(&aio, NULL, NULL)) != 0 || (rv = nng_msg_alloc(&m, len)) != 0) {
         err_set(err, "rpc: %s", nng_strerror(rv));
