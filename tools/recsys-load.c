@@ -35,6 +35,7 @@
 
 #include "common/config.h"
 #include "common/err.h"
+#include "common/log.h"
 #include "common/rng.h"
 
 static const cfg_option_t load_options[] = {
@@ -284,14 +285,14 @@ int main(int argc, char **argv)
     cfg_t *cfg = cfg_new("recsys-load", "[options]",
                          "HTTP/1.1 load generator: fixed offered rate (open loop, latency from the scheduled\n"
                          "time) or saturation (closed loop); prints requests/s, p50/p90/p99/p99.9 and errors.");
-    if (cfg == NULL || cfg_add(cfg, "load", load_options, &err) != 0) {
+    if (cfg == NULL || cfg_add(cfg, "load", load_options, &err) != 0 || cfg_add(cfg, "log", log_options, &err) != 0) {
         fprintf(stderr, "recsys-load: %s\n", cfg ? err.msg : "out of memory");
         return 2;
     }
     int rc = cfg_parse(cfg, argc, argv, &err);
     if (rc == 1)
         return 0;
-    if (rc != 0) {
+    if (rc != 0 || log_setup_cfg("load", cfg, &err) != 0) {
         fprintf(stderr, "recsys-load: %s\n", err.msg);
         return 2;
     }
