@@ -8,9 +8,9 @@ build_pkgs=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   protobuf-c-compiler libprotobuf-c-dev
   libnng-dev libuv1-dev libhiredis-dev libhttp-parser-dev libcjson-dev
-  libcmocka-dev libopenblas-dev liblapacke-dev
+  libcmocka-dev libopenblas-dev liblapacke-dev zlib1g-dev
   redis-server redis-tools
-  python3 python3-yaml curl ca-certificates
+  python3 python3-yaml python3-jsonschema docker-compose curl ca-certificates
 )
 runtime_pkgs=(redis-server redis-tools curl ca-certificates)
 

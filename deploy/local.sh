@@ -75,13 +75,22 @@ COMPONENTS=(redis content cf gateway)
 
 # ------------------------------------------------------------------ helpers
 
-# A TCP port nobody listens on now (and not one we already took).
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# A TCP port no socket uses now, in any state (a connect test misses ports
+# bound by outgoing connections), below the kernel's ephemeral range so that
+# no outgoing connection takes it between now and the bind.
+port_in_use() {
+    local hex
+    hex=$(printf ':%04X ' "$1")
+    grep -q "^ *[0-9]*: [0-9A-F]*$hex" /proc/net/tcp /proc/net/tcp6 2>/dev/null && return 0
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
 taken=" "
 free_port() {
-    local p
+    local p lo=20000 hi
+    hi=$(awk '{print $1 - 1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+    [ -n "$hi" ] && [ "$hi" -gt $((lo + 1000)) ] || hi=60999
     while :; do
-        p=$((20000 + RANDOM % 40000))
+        p=$((lo + RANDOM % (hi - lo)))
         case "$taken" in *" $p "*) continue ;; esac
         port_in_use "$p" && continue
         taken="$taken$p "
@@ -159,33 +168,43 @@ need() {
 
 # ------------------------------------------------------------------ down
 
-stop_one() {
-    local name=$1 pid i
-    pid=$(pid_of "$name") || return 0
-    if ! alive "$name"; then
-        rm -f "$state/$name.pid"
-        return 0
-    fi
-    kill -TERM "$pid" 2>/dev/null
+# stop NAME...: SIGTERM to each that still runs, then wait for all of them
+# (SIGKILL after stop_timeout). The gateway goes first (it stops taking
+# requests), then both workers at once (they drain), Redis last (it writes
+# its AOF).
+stop() {
+    local name pid i e sent=()
+    for name in "$@"; do
+        pid=$(pid_of "$name") || continue
+        if alive "$name"; then
+            kill -TERM "$pid" 2>/dev/null && sent+=("$name:$pid")
+        else
+            rm -f "$state/$name.pid"
+        fi
+    done
     for ((i = 0; i < stop_timeout * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || break
+        local any=0
+        for e in "${sent[@]}"; do kill -0 "${e#*:}" 2>/dev/null && any=1; done
+        [ $any = 0 ] && break
         sleep 0.1
     done
-    if kill -0 "$pid" 2>/dev/null; then
-        echo "$PROG: $name (pid $pid) ignored SIGTERM for ${stop_timeout}s: SIGKILL" >&2
-        kill -KILL "$pid" 2>/dev/null
-        sleep 0.2
-    fi
-    echo "stopped $name (pid $pid)"
-    rm -f "$state/$name.pid"
+    for e in "${sent[@]}"; do
+        name=${e%%:*} pid=${e#*:}
+        if kill -0 "$pid" 2>/dev/null; then
+            echo "$PROG: $name (pid $pid) ignored SIGTERM for ${stop_timeout}s: SIGKILL" >&2
+            kill -KILL "$pid" 2>/dev/null
+            sleep 0.2
+        fi
+        echo "stopped $name (pid $pid)"
+        rm -f "$state/$name.pid"
+    done
 }
 
 do_down() {
-    local i
     [ -d "$state" ] || { echo "nothing to stop ($state does not exist)"; return 0; }
-    for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do
-        stop_one "${COMPONENTS[$i]}"
-    done
+    stop gateway
+    stop content cf
+    stop redis
 }
 
 # ------------------------------------------------------------------ status
