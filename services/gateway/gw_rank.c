@@ -376,10 +376,141 @@ static Recsys__V1__ScoredItem *scored_item(rank_job_t *j, uint32_t item, float s
     return s;
 }
 
-/* Answers the request, or ends the cache flight with the packed answer (the
- * flight's done callbacks answer every request waiting on it, this one
- * first); degraded answers are not stored. */
-static void answer(rank_job_t *j, const ProtobufCMessage *resp, bool degraded)
+/* ------------------------------------------------------------ stored answers
+ *
+ * A cache entry holds the answer ready to send in both encodings, so a hit
+ * costs no unpacking nor JSON encoding (profiled: re-encoding the floats was
+ * most of a hit's user time). Only two fields are per request, cached and
+ * request_id; the stored forms have them at their defaults and they are
+ * spliced in on the way out:
+ *   "GWA1" | u32 proto_len | u32 json_len | u32 json_splice | proto | json
+ * - protobuf: the packed answer without fields 5 and 6 (defaults are not
+ *   packed); the request's own values are appended (a later field wins, in
+ *   both Recommend and SimilarItems responses: cached = 5, request_id = 6);
+ * - JSON: the encoding holds `"cached":false,"request_id":""` exactly once
+ *   at json_splice (inside a string value a quote is always escaped, so
+ *   those bytes cannot come from an id or title); it is replaced.
+ * Little-endian lengths; a value that does not parse is answered as an
+ * internal error, never trusted beyond its lengths. */
+
+#define STORED_MAGIC "GWA1"
+#define STORED_HDR 16
+static const char SPLICE_JSON[] = "\"cached\":false,\"request_id\":\"\"";
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* First occurrence of needle in hay[0..n) (memmem is a GNU extension). */
+static const char *find_bytes(const char *hay, size_t n, const char *needle, size_t m)
+{
+    for (const char *p = hay; m <= n && p <= hay + (n - m); p++) {
+        p = memchr(p, needle[0], (size_t)(hay + (n - m) - p) + 1);
+        if (p == NULL)
+            return NULL;
+        if (memcmp(p, needle, m) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+/* The stored form of resp (malloc'd, length in *len), or NULL. */
+static uint8_t *stored_encode(const ProtobufCMessage *resp, size_t *len, err_t *err)
+{
+    size_t pn = protobuf_c_message_get_packed_size(resp);
+    size_t jn = 0;
+    char *json = pbjson_encode(resp, NULL, &jn, err);
+    if (json == NULL)
+        return NULL;
+    const char *at = find_bytes(json, jn, SPLICE_JSON, sizeof SPLICE_JSON - 1);
+    if (at == NULL || pn > UINT32_MAX || jn > UINT32_MAX) {
+        free(json);
+        err_set(err, "answer cannot be stored: no splice point in its JSON");
+        return NULL;
+    }
+    uint8_t *v = malloc(STORED_HDR + pn + jn);
+    if (v == NULL) {
+        free(json);
+        err_set(err, "out of memory");
+        return NULL;
+    }
+    memcpy(v, STORED_MAGIC, 4);
+    put_u32(v + 4, (uint32_t)pn);
+    put_u32(v + 8, (uint32_t)jn);
+    put_u32(v + 12, (uint32_t)(at - json));
+    protobuf_c_message_pack(resp, v + STORED_HDR);
+    memcpy(v + STORED_HDR + pn, json, jn);
+    free(json);
+    *len = STORED_HDR + pn + jn;
+    return v;
+}
+
+/* Answers r from a stored value in its encoding, with this request's
+ * cached flag and id (a token: no JSON escaping needed, < 128 bytes).
+ * -1 when the value is not a stored answer. */
+static int stored_respond(httpsrv_req_t *r, gw_encoding_t enc, const uint8_t *v, size_t len, bool cached,
+                          const char *request_id)
+{
+    if (len < STORED_HDR || memcmp(v, STORED_MAGIC, 4) != 0)
+        return -1;
+    size_t pn = get_u32(v + 4), jn = get_u32(v + 8), at = get_u32(v + 12);
+    size_t idn = strlen(request_id);
+    if (pn + jn != len - STORED_HDR || at + sizeof SPLICE_JSON - 1 > jn || idn > 127)
+        return -1;
+    const uint8_t *proto = v + STORED_HDR, *json = proto + pn;
+    char *body;
+    size_t n;
+    if (enc == GW_ENC_PROTO) {
+        body = malloc(pn + 4 + idn);
+        if (body == NULL)
+            return -1;
+        memcpy(body, proto, pn);
+        n = pn;
+        if (cached) {
+            body[n++] = 0x28; /* field 5, varint */
+            body[n++] = 0x01;
+        }
+        if (idn > 0) {
+            body[n++] = 0x32; /* field 6, length-delimited */
+            body[n++] = (char)idn;
+            memcpy(body + n, request_id, idn);
+            n += idn;
+        }
+    } else {
+        char mid[200];
+        int mn = snprintf(mid, sizeof mid, "\"cached\":%s,\"request_id\":\"%s\"", cached ? "true" : "false",
+                          request_id);
+        if (mn < 0 || (size_t)mn >= sizeof mid)
+            return -1;
+        size_t rest = jn - at - (sizeof SPLICE_JSON - 1);
+        n = at + (size_t)mn + rest;
+        body = malloc(n + 1);
+        if (body == NULL)
+            return -1;
+        memcpy(body, json, at);
+        memcpy(body + at, mid, (size_t)mn);
+        memcpy(body + at + mn, json + at + (sizeof SPLICE_JSON - 1), rest);
+        body[n] = '\0';
+    }
+    httpsrv_respond_owned(r, 200, enc == GW_ENC_JSON ? GW_CT_JSON : GW_CT_PROTO, body, n);
+    return 0;
+}
+
+/* Answers the request, or ends the cache flight with the stored form of the
+ * answer (the flight's done callbacks answer every request waiting on it,
+ * this one first); degraded answers are not stored. resp's cached and
+ * request_id fields are cleared for the stored form (see above). */
+static void answer(rank_job_t *j, ProtobufCMessage *resp, protobuf_c_boolean *cached, char **request_id,
+                   bool degraded)
 {
     if (j->flight == NULL) {
         gw_respond_message(j->req, resp, j->enc);
@@ -387,13 +518,15 @@ static void answer(rank_job_t *j, const ProtobufCMessage *resp, bool degraded)
     }
     gw_cache_flight_t *f = j->flight;
     j->flight = NULL;
-    size_t n = protobuf_c_message_get_packed_size(resp);
-    uint8_t *buf = malloc(n ? n : 1);
+    *cached = 0;
+    *request_id = "";
+    err_t err;
+    size_t n = 0;
+    uint8_t *buf = stored_encode(resp, &n, &err);
     if (buf == NULL) {
-        gw_cache_computed(f, NULL, 0, false, "out of memory");
+        gw_cache_computed(f, NULL, 0, false, err.msg);
         return;
     }
-    protobuf_c_message_pack(resp, buf);
     gw_cache_computed(f, buf, n, !degraded, NULL);
     free(buf);
 }
@@ -516,7 +649,7 @@ static void finish(rank_job_t *j)
         resp.n_degraded_reasons = j->nreasons;
         resp.degraded_reasons = j->reasons;
         resp.request_id = j->request_id;
-        answer(j, &resp.base, degraded);
+        answer(j, &resp.base, &resp.cached, &resp.request_id, degraded);
     } else if (j->kind == RANK_SIMILAR) {
         Recsys__V1__SimilarItemsResponse resp = RECSYS__V1__SIMILAR_ITEMS_RESPONSE__INIT;
         resp.n_items = nitems;
@@ -527,7 +660,7 @@ static void finish(rank_job_t *j)
         resp.degraded_reasons = j->reasons;
         resp.request_id = j->request_id;
         resp.query_item = scored_item(j, j->query_item, 0, NULL, 0);
-        answer(j, &resp.base, degraded);
+        answer(j, &resp.base, &resp.cached, &resp.request_id, degraded);
     } else {
         Recsys__V1__ScoreResponse resp = RECSYS__V1__SCORE_RESPONSE__INIT;
         resp.n_items = nitems;
@@ -539,7 +672,7 @@ static void finish(rank_job_t *j)
         resp.request_id = j->request_id;
         resp.n_unknown_item_ids = j->nunknown;
         resp.unknown_item_ids = j->unknown;
-        answer(j, &resp.base, degraded);
+        answer(j, &resp.base, NULL, NULL, degraded);
     }
     job_free(j);
 }
@@ -573,29 +706,13 @@ static void cache_done(void *arg, gw_cache_outcome_t outcome, const void *value,
 {
     rank_job_t *j = arg;
     bool computing = j->computes;
-    const ProtobufCMessageDescriptor *d = j->kind == RANK_RECOMMEND ? &recsys__v1__recommend_response__descriptor
-                                                                    : &recsys__v1__similar_items_response__descriptor;
-    ProtobufCMessage *m = value != NULL ? protobuf_c_message_unpack(d, NULL, len, value) : NULL;
-    if (m == NULL) {
-        gw_respond_error(j->req, GW_INTERNAL, error != NULL ? error : "cached answer unreadable", NULL);
-    } else {
-        /* The stored answer is shared: only these fields are this request's. */
-        bool hit = outcome == GW_CACHE_HIT;
-        if (j->kind == RANK_RECOMMEND) {
-            Recsys__V1__RecommendResponse *r = (Recsys__V1__RecommendResponse *)m;
-            r->cached = hit;
-            free(r->request_id == protobuf_c_empty_string ? NULL : r->request_id);
-            r->request_id = strdup(j->request_id);
-        } else {
-            Recsys__V1__SimilarItemsResponse *r = (Recsys__V1__SimilarItemsResponse *)m;
-            r->cached = hit;
-            free(r->request_id == protobuf_c_empty_string ? NULL : r->request_id);
-            r->request_id = strdup(j->request_id);
-        }
-        if (hit)
-            metrics_histogram_observe(j->gw->latency[j->method], (double)(uv_hrtime() - j->t0) / 1e9);
-        gw_respond_message(j->req, m, j->enc);
-        protobuf_c_message_free_unpacked(m, NULL);
+    bool hit = outcome == GW_CACHE_HIT;
+    if (value == NULL) {
+        gw_respond_error(j->req, GW_INTERNAL, error != NULL ? error : "no answer", NULL);
+    } else if (stored_respond(j->req, j->enc, value, len, hit, j->request_id) != 0) {
+        gw_respond_error(j->req, GW_INTERNAL, "cached answer unreadable", NULL);
+    } else if (hit) {
+        metrics_histogram_observe(j->gw->latency[j->method], (double)(uv_hrtime() - j->t0) / 1e9);
     }
     if (!computing)
         job_free(j);
