@@ -125,6 +125,10 @@ uint64_t rpc_client_call(rpc_client_t *c, const void *req, size_t len, int timeo
 int rpc_client_cancel(rpc_client_t *c, uint64_t id);
 
 void rpc_client_stats(const rpc_client_t *c, rpc_client_stats_t *out);
+/* Connections to servers open right now (all URLs together). 0 means a call
+ * would only wait for its deadline (resend is off, nothing to send it on):
+ * the gateway uses it to skip a dead worker at once. */
+int rpc_client_connections(rpc_client_t *c);
 
 typedef void (*rpc_client_closed_cb)(void *arg);
 

@@ -102,6 +102,7 @@ struct rpc_client {
     rpc_client_closed_cb closed_cb;
     void *closed_arg;
     rpc_client_stats_t stats;
+    atomic_int pipes; /* connected pipes (nng's threads update it) */
 };
 
 static void drain(rpc_client_t *c);
@@ -488,6 +489,11 @@ void rpc_client_stats(const rpc_client_t *c, rpc_client_stats_t *out)
     out->queued = (uint32_t)c->q_len;
 }
 
+int rpc_client_connections(rpc_client_t *c)
+{
+    return atomic_load(&c->pipes);
+}
+
 static void release_nng(rpc_client_t *c)
 {
     /* The notes' order: stop every aio, then close contexts and free aios,
@@ -642,7 +648,7 @@ int rpc_client_new(const rpc_client_opts_t *o, uv_loop_t *loop, rpc_client_t **o
         c->free_slots = sl;
         c->nfree++;
     }
-    if (rpc_dial_urls(c->sock, o->urls, NULL, 0, NULL, err) != 0)
+    if (rpc_count_pipes(c->sock, &c->pipes, err) != 0 || rpc_dial_urls(c->sock, o->urls, NULL, 0, NULL, err) != 0)
         goto fail;
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;

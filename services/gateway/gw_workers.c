@@ -19,16 +19,33 @@ const cfg_option_t gw_workers_options[] = {
     {"worker-poll-ms", CFG_INT, "500",
      "Interval of the model-info poll of each worker (readiness, model versions, down detection), in ms.", 10,
      600000},
+    {"worker-down-after-timeouts", CFG_INT, "3",
+     "Calls in a row that time out before a worker is marked down (skipped, probed until it answers); 0: never.",
+     0, 1000000},
     CFG_END,
 };
 
-typedef struct call {
+typedef struct gw_call call_t;
+struct gw_call {
     gw_workers_t *ws;
     gw_worker_t *w;
     gw_worker_cb cb;
     void *arg;
     bool is_poll;
-} call_t;
+    uint64_t id;          /* rpc id once sent */
+    call_t *prev, *next;  /* in w->calls (requests only) */
+};
+
+static void unlink_call(call_t *c)
+{
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else if (c->w->calls == c)
+        c->w->calls = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
+    c->prev = c->next = NULL;
+}
 
 static void set_up(gw_worker_t *w, bool up, const char *why)
 {
@@ -39,11 +56,40 @@ static void set_up(gw_worker_t *w, bool up, const char *why)
     metrics_gauge_set(w->up_gauge, up ? 1 : 0);
 }
 
+static void poll_one(gw_workers_t *ws, gw_worker_t *w);
+
+/* A request showed the worker gone: skip it from now on and probe it. */
+static void mark_down(gw_workers_t *ws, gw_worker_t *w, const char *why)
+{
+    if (!w->up)
+        return;
+    snprintf(w->last_error, sizeof w->last_error, "%s", why);
+    set_up(w, false, why);
+    w->timeouts_in_a_row = 0;
+    poll_one(ws, w);
+    /* Answer the requests still waiting on it now; their rpc calls keep
+     * their contexts until a reply or the deadline, unseen. */
+    call_t *list = w->calls;
+    w->calls = NULL;
+    char reason[220];
+    snprintf(reason, sizeof reason, "%s: down (%s)", w->name, why);
+    while (list != NULL) {
+        call_t *c = list;
+        list = c->next;
+        if (rpc_client_cancel(w->rpc, c->id) != 0)
+            continue; /* completing right now: on_done will answer it */
+        metrics_counter_inc(w->errors);
+        c->cb(w, NULL, reason, c->arg);
+        free(c);
+    }
+}
+
 static void on_done(const rpc_result_t *res, void *arg)
 {
     call_t *c = arg;
     gw_worker_t *w = c->w;
     char reason[200];
+    unlink_call(c);
     Recsys__V1__WorkerReply *reply = NULL;
     if (res->status == RPC_OK) {
         reply = recsys__v1__worker_reply__unpack(NULL, res->len, res->reply);
@@ -81,6 +127,14 @@ static void on_done(const rpc_result_t *res, void *arg)
             set_up(w, false, reason);
         }
     } else {
+        if (res->status == RPC_TIMEOUT) {
+            if (c->ws->down_after_timeouts > 0 && ++w->timeouts_in_a_row >= c->ws->down_after_timeouts)
+                mark_down(c->ws, w, reason);
+        } else if (res->status == RPC_CLOSED) {
+            mark_down(c->ws, w, reason);
+        } else if (res->status == RPC_OK) {
+            w->timeouts_in_a_row = 0;
+        }
         c->cb(w, reply, reply != NULL ? NULL : reason, c->arg);
     }
     if (reply != NULL)
@@ -108,6 +162,12 @@ static uint64_t send_call(gw_workers_t *ws, gw_worker_t *w, Recsys__V1__WorkerRe
     if (id == 0) {
         snprintf(reason, size, "%s: client closed", w->name);
         free(c);
+    } else if (!c->is_poll) {
+        c->id = id;
+        c->next = w->calls;
+        if (w->calls != NULL)
+            w->calls->prev = c;
+        w->calls = c;
     }
     (void)ws;
     return id;
@@ -121,6 +181,11 @@ uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerR
         snprintf(reason, size, "%s: gateway shutting down", w->name);
         return 0;
     }
+    if (w->up && rpc_client_connections(w->rpc) == 0) {
+        char why[120];
+        snprintf(why, sizeof why, "%s: no connection open", w->name);
+        mark_down(ws, w, why);
+    }
     if (!w->up) {
         metrics_counter_inc(w->skipped);
         snprintf(reason, size, "%s: down (%s)", w->name, w->last_error[0] ? w->last_error : "not answered yet");
@@ -131,7 +196,7 @@ uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerR
         snprintf(reason, size, "%s: out of memory", w->name);
         return 0;
     }
-    *c = (call_t){ws, w, cb, arg, false};
+    *c = (call_t){.ws = ws, .w = w, .cb = cb, .arg = arg, .is_poll = false};
     return send_call(ws, w, req, c, reason, size);
 }
 
@@ -142,7 +207,7 @@ static void poll_one(gw_workers_t *ws, gw_worker_t *w)
     call_t *c = calloc(1, sizeof *c);
     if (c == NULL)
         return;
-    *c = (call_t){ws, w, NULL, NULL, true};
+    *c = (call_t){.ws = ws, .w = w, .is_poll = true};
     Recsys__V1__WorkerRequest req = RECSYS__V1__WORKER_REQUEST__INIT;
     Recsys__V1__WorkerInfoRequest info = RECSYS__V1__WORKER_INFO_REQUEST__INIT;
     req.body_case = RECSYS__V1__WORKER_REQUEST__BODY_INFO;
@@ -156,8 +221,15 @@ static void poll_one(gw_workers_t *ws, gw_worker_t *w)
 static void on_poll(uv_timer_t *t)
 {
     gw_workers_t *ws = t->data;
-    for (int i = 0; i < GW_NWORKERS; i++)
-        poll_one(ws, &ws->w[i]);
+    for (int i = 0; i < GW_NWORKERS; i++) {
+        gw_worker_t *w = &ws->w[i];
+        if (w->up && rpc_client_connections(w->rpc) == 0) {
+            char why[120];
+            snprintf(why, sizeof why, "%s: no connection open", w->name);
+            mark_down(ws, w, why);
+        }
+        poll_one(ws, w);
+    }
 }
 
 static int setup_metrics(gw_workers_t *ws, metrics_registry_t *reg, err_t *err)
@@ -194,6 +266,7 @@ int gw_workers_start(gw_workers_t *ws, uv_loop_t *loop, const cfg_t *cfg, metric
     memset(ws, 0, sizeof *ws);
     ws->loop = loop;
     ws->poll_ms = (int)cfg_int(cfg, "worker-poll-ms");
+    ws->down_after_timeouts = (int)cfg_int(cfg, "worker-down-after-timeouts");
     ws->w[GW_CONTENT].name = "content";
     ws->w[GW_CF].name = "cf";
     ws->w[GW_CONTENT].deadline_ms = (int)cfg_int(cfg, "content-deadline-ms");

@@ -5,11 +5,20 @@
  *
  * Each worker is polled with a WorkerInfoRequest every poll interval (a
  * uv_timer on the gateway loop). A worker is "up" from the first answered
- * poll until a poll fails; the poll also gives the model name and version
- * (for cache keys and answers). /readyz is 200 once both are up. Requests
- * are not sent to a worker that is down (the answer degrades at once
- * instead of waiting for the deadline); the poll brings it back when it
- * answers again, and the rpc client redials by itself.
+ * poll until a poll fails, or until a request shows it gone: no connection
+ * open to it (checked before each call: with resend off a request would
+ * only wait for its deadline), a call ended by a closed or reset
+ * connection, or worker-down-after-timeouts calls in a row timed out. A
+ * worker marked down by a request is probed (an info poll) at once, so a
+ * replica still alive behind the same URL brings it back within a round
+ * trip. The poll also gives the model name and version (for cache keys and
+ * answers). /readyz is 200 once both are up. Requests are not sent to a
+ * worker that is down (the answer degrades at once instead of waiting for
+ * the deadline); the poll brings it back when it answers again, and the rpc
+ * client redials by itself. When a worker is marked down, its requests
+ * still waiting are answered at once ("down") and their rpc calls
+ * cancelled: a request on a connection that died may otherwise wait for
+ * its whole deadline (nng does not always fail it).
  *
  * gw_worker_call packs a WorkerRequest, sends it with the worker's deadline
  * and hands the callback the unpacked WorkerReply, or NULL with a reason
@@ -32,6 +41,8 @@
 
 typedef enum { GW_CONTENT = 0, GW_CF = 1, GW_NWORKERS = 2 } gw_worker_id_t;
 
+struct gw_call;
+
 typedef struct gw_worker {
     const char *name; /* "content", "cf" */
     rpc_client_t *rpc;
@@ -42,6 +53,8 @@ typedef struct gw_worker {
     char version[128];   /* last known model version ("" before the first poll) */
     char last_error[160];
     uint64_t next_id;
+    int timeouts_in_a_row;
+    struct gw_call *calls; /* requests sent and not completed (not polls) */
     metrics_histogram_t *latency;
     metrics_counter_t *ok, *timeouts, *errors, *skipped;
     metrics_gauge_t *up_gauge;
@@ -52,13 +65,15 @@ typedef struct gw_workers {
     gw_worker_t w[GW_NWORKERS];
     uv_timer_t poll_timer;
     int poll_ms;
+    int down_after_timeouts; /* 0: timeouts never mark a worker down */
     bool closing;
     int closing_pending;
     void (*closed)(void *ud);
     void *closed_ud;
 } gw_workers_t;
 
-/* content-url, cf-url, content-deadline-ms, cf-deadline-ms, worker-poll-ms. */
+/* content-url, cf-url, content-deadline-ms, cf-deadline-ms, worker-poll-ms,
+ * worker-down-after-timeouts. */
 extern const cfg_option_t gw_workers_options[];
 
 /* Opens both clients (they dial in the background) and starts polling.
