@@ -70,8 +70,11 @@ case "$http_port" in '' | *[!0-9]*) echo "$PROG: bad HTTP port '$http_port'" >&2
 [ -n "$state" ] || state=$REPO/build/local/$http_port
 [ -n "$bin_dir" ] || bin_dir=$build_dir/bin
 
-# Components in start order; down stops them in reverse.
+# Components in start order (CF is left out for a catalog without ratings).
 COMPONENTS=(redis content cf gateway)
+components() {
+    if [ "${CATALOG_ONLY:-0}" = 1 ]; then COMPONENTS=(redis content gateway); else COMPONENTS=(redis content cf gateway); fi
+}
 
 # ------------------------------------------------------------------ helpers
 
@@ -143,6 +146,13 @@ admin_url() {
 ready() {
     case "$1" in
         redis) redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG ;;
+        gateway) if [ "${CATALOG_ONLY:-0}" = 1 ]; then
+                # /readyz waits for both workers: here, the content worker seen up is ready
+                curl -s -m 5 "$(admin_url "$1")/metrics" 2>/dev/null |
+                    grep -q '^recsys_gateway_worker_up{worker="content"} 1'
+            else
+                [ "$(http_code "$(admin_url "$1")/readyz")" = 200 ]
+            fi ;;
         *) [ "$(http_code "$(admin_url "$1")/readyz")" = 200 ] ;;
     esac
 }
@@ -212,6 +222,7 @@ do_down() {
 do_status() {
     local name pid st
     load_ports || { echo "not running ($state/ports.env missing)"; return 3; }
+    components
     local running=0
     for name in "${COMPONENTS[@]}"; do
         pid=$(pid_of "$name")
@@ -337,6 +348,15 @@ do_up() {
         fi
     fi
 
+    # A catalog without ratings (TMDB 5000): nothing for CF to learn from, so
+    # no CF worker; the gateway answers from the content model alone
+    # (flagged degraded) and its /readyz stays 503 by design.
+    catalog_only=0
+    if [ -d "$data" ] && [ ! -e "$data/ratings.csv" ] && [ ! -e "$data/ratings.dat" ] && [ ! -e "$data/u.data" ]; then
+        catalog_only=1
+        echo "$data has no ratings file: catalog only, starting no CF worker (content-based answers, flagged degraded)"
+    fi
+
     taken=" $http_port "
     REDIS_PORT=$(free_port)
     CONTENT_PORT=$(free_port)
@@ -354,6 +374,7 @@ CF_PORT=$CF_PORT
 CF_ADMIN=$CF_ADMIN
 REDIS_PORT=$REDIS_PORT
 DATA='$data'
+CATALOG_ONLY=$catalog_only
 EOF
 
     # Redis: append-only file in the state dir, fsync every second, so
@@ -365,15 +386,19 @@ EOF
     for ((i = 0; i < 100; i++)); do ready redis && break; sleep 0.1; done
     ready redis || up_failed "redis-server did not answer PING on port $REDIS_PORT" redis
 
-    start content "$bin_dir/recsys-content" serve --data "$data" \
+    local allow=()
+    [ $catalog_only = 1 ] && allow=(--allow-missing-ratings)
+    start content "$bin_dir/recsys-content" serve --data "$data" "${allow[@]}" \
         --listen "tcp://127.0.0.1:$CONTENT_PORT" --admin-host 127.0.0.1 --admin-port "$CONTENT_ADMIN"
-    start cf "$bin_dir/recsys-cf" serve --data "$data" \
+    [ $catalog_only = 1 ] || start cf "$bin_dir/recsys-cf" serve --data "$data" \
         --listen "tcp://127.0.0.1:$CF_PORT" --admin-host 127.0.0.1 --admin-port "$CF_ADMIN"
-    start gateway "$bin_dir/recsys-gateway" --data "$data" \
+    start gateway "$bin_dir/recsys-gateway" --data "$data" "${allow[@]}" \
         --host 127.0.0.1 --port "$HTTP_PORT" --admin-host 127.0.0.1 --admin-port "$GW_ADMIN" \
         --content-url "tcp://127.0.0.1:$CONTENT_PORT" --cf-url "tcp://127.0.0.1:$CF_PORT" \
         --redis-host 127.0.0.1 --redis-port "$REDIS_PORT"
 
+    CATALOG_ONLY=$catalog_only
+    components
     echo "starting on $data (state $state); waiting for readiness (up to ${ready_timeout}s) ..."
     local deadline=$((SECONDS + ready_timeout)) pending
     while :; do

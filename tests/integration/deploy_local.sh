@@ -5,7 +5,8 @@
 # copies must not collide); each answers a recommendation and a similar-items
 # call; status; down stops every process it started (pids gone, ports free).
 # Also: a missing binary or a missing command is a clear failure (exit 3
-# naming it), not a pretended start. Skips (77) while a service binary or its
+# naming it), not a pretended start; with ../shared, a TMDB catalog without
+# ratings starts without a CF worker. Skips (77) while a service binary or its
 # serve command does not exist yet.
 set -u
 REPO=${RECSYS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -115,3 +116,22 @@ bash "$LOCAL" down --state "$T/s2" >/dev/null 2>&1 || fail "down 2"
 for p in $pids2; do kill -0 "$p" 2>/dev/null && fail "pid $p still alive after down (copy 2)"; done
 bash "$LOCAL" down --state "$T/s2" >"$T/down2.out" 2>&1 || fail "a second down fails"
 ok "down: SIGTERM stopped all 4 processes of each copy (no SIGKILL), ports free, the other copy untouched"
+
+# ---- a catalog without ratings (TMDB 5000): content worker + gateway only
+TMDB=${RECSYS_SHARED:-$REPO/../shared}/data/tmdb-5000
+if [ -f "$TMDB/tmdb_5000_movies.csv" ]; then
+    P3=$(free_port)
+    RECSYS_HTTP_PORT=$P3 bash "$LOCAL" up --no-install --bin-dir "$BIN" --state "$T/s1" --data "$TMDB" >"$T/up3.out" 2>&1 ||
+        fail "up on TMDB: $(tail -n 20 "$T/up3.out")"
+    grep -q "catalog only" "$T/up3.out" || fail "TMDB not recognised as catalog-only"
+    [ ! -f "$T/s1/cf.pid" ] || fail "a CF worker was started for a catalog without ratings"
+    c=$(curl -s -o "$T/sim.out" -w '%{http_code}' "http://127.0.0.1:$P3/v1/items/19995/similar?k=5")
+    [ "$c" = 200 ] || fail "TMDB similar: $c"
+    grep -q '"content_score":[0-9.]*[1-9]' "$T/sim.out" || fail "TMDB similar items not from the content model: $(head -c 300 "$T/sim.out")"
+    pids3=$(cat "$T"/s1/*.pid)
+    bash "$LOCAL" down --state "$T/s1" >/dev/null 2>&1 || fail "down (TMDB)"
+    for p in $pids3; do kill -0 "$p" 2>/dev/null && fail "pid $p alive after down (TMDB)"; done
+    ok "TMDB 5000 (no ratings): content worker + gateway, similar items from the content model, down clean"
+else
+    echo "note: $TMDB absent: the catalog-only start is not tested"
+fi
