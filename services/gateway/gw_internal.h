@@ -52,6 +52,7 @@ struct gw {
 
     gw_feedback_t *feedback; /* AddFeedback, and recent events read back for fold-in; NULL without Redis */
     int recent_max;          /* recent events added to a known user's history */
+    size_t content_history_max; /* known ratings sent to the content worker */
 };
 
 extern const char *const gw_method_names[GW_NMETHODS];

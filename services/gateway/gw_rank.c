@@ -157,10 +157,25 @@ static Recsys__V1__Filters *copy_filters(rank_job_t *j, const Recsys__V1__Filter
 }
 
 /* The content model knows no users: it gets the user's known ratings (from
- * the gateway's dataset, at most GW_CONTENT_HISTORY_MAX of them) followed
- * by the new events. The CF model knows its users and gets only the new
- * events to fold in. */
-#define GW_CONTENT_HISTORY_MAX 2000
+ * the gateway's dataset) followed by the new events. The CF model knows its
+ * users and gets only the new events to fold in. A long history is cut to
+ * content-history-max ratings, keeping those furthest from the user's mean:
+ * the content profile weighs each rating by its distance from that mean, so
+ * these carry most of it, and the worker's cost grows with the history
+ * (scoring, and the "because" item of every hit). The blend still counts the
+ * whole history (base_history). */
+typedef struct weighted_ix {
+    float w;
+    uint32_t i;
+} weighted_ix_t;
+
+static int cmp_weight_desc(const void *a, const void *b)
+{
+    const weighted_ix_t *x = a, *y = b;
+    if (x->w != y->w)
+        return x->w > y->w ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
+}
 
 static Recsys__V1__HistoryEvent **content_history(rank_job_t *j, const char *user_id,
                                                   Recsys__V1__HistoryEvent **fresh, size_t nfresh, size_t *n)
@@ -168,8 +183,21 @@ static Recsys__V1__HistoryEvent **content_history(rank_job_t *j, const char *use
     const uint32_t *items;
     const float *vals;
     size_t nk = gw_catalog_user_ratings(j->gw->cat, user_id, &items, &vals);
-    if (nk > GW_CONTENT_HISTORY_MAX)
-        nk = GW_CONTENT_HISTORY_MAX;
+    size_t cap = j->gw->content_history_max;
+    weighted_ix_t *pick = NULL;
+    if (nk > cap) {
+        pick = arena_alloc(&j->arena, nk * sizeof *pick);
+        if (pick == NULL)
+            return NULL;
+        double mean = 0;
+        for (size_t i = 0; i < nk; i++)
+            mean += vals[i];
+        mean /= (double)nk;
+        for (size_t i = 0; i < nk; i++)
+            pick[i] = (weighted_ix_t){(float)fabs((double)vals[i] - mean), (uint32_t)i};
+        qsort(pick, nk, sizeof *pick, cmp_weight_desc);
+        nk = cap;
+    }
     *n = 0;
     if (nk + nfresh == 0)
         return NULL;
@@ -178,9 +206,10 @@ static Recsys__V1__HistoryEvent **content_history(rank_job_t *j, const char *use
     if (v == NULL || (nk > 0 && e == NULL))
         return NULL;
     for (size_t i = 0; i < nk; i++) {
+        size_t src = pick != NULL ? pick[i].i : i;
         recsys__v1__history_event__init(&e[i]);
-        e[i].item_id = (char *)catalog_id(j->gw->cat->cat, items[i]);
-        e[i].rating = vals[i];
+        e[i].item_id = (char *)catalog_id(j->gw->cat->cat, items[src]);
+        e[i].rating = vals[src];
         e[i].type = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_RATING;
         v[i] = &e[i];
     }

@@ -32,6 +32,10 @@ const cfg_option_t gw_options[] = {
     {"feedback-fold-in", CFG_INT, "100",
      "Recent feedback events (from Redis) added to a known user's history for the workers' fold-in; 0: none.", 0,
      100000},
+    {"content-history-max", CFG_INT, "2000",
+     "Known ratings of a user sent to the content worker per request: beyond it, those furthest from the user's "
+     "mean rating (the profile's heaviest weights).",
+     1, 1000000},
     {"api-key", CFG_STRING, "",
      "When set, writes (AddFeedback, POST /v1/feedback) need the header 'Authorization: Bearer <key>'.", 0, 0},
     CFG_END,
@@ -507,6 +511,7 @@ gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_regis
     }
     gw_feedback_opts_t fo;
     gw->recent_max = (int)cfg_int(cfg, "feedback-fold-in");
+    gw->content_history_max = (size_t)cfg_int(cfg, "content-history-max");
     if (gw->redis != NULL && (gw_feedback_opts_from_cfg(cfg, &fo, err) != 0 ||
                               gw_feedback_new(gw->redis, gw->cache, &fo, reg, &gw->feedback, err) != 0)) {
         log_kv(LOG_ERROR, "feedback store not set up: refusing feedback", "error", err->msg, NULL);
