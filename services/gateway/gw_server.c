@@ -32,7 +32,7 @@ const cfg_option_t gw_options[] = {
     {"feedback-fold-in", CFG_INT, "100",
      "Recent feedback events (from Redis) added to a known user's history for the workers' fold-in; 0: none.", 0,
      100000},
-    {"content-history-max", CFG_INT, "2000",
+    {"content-history-max", CFG_INT, "200",
      "Known ratings of a user sent to the content worker per request: beyond it, those furthest from the user's "
      "mean rating (the profile's heaviest weights).",
      1, 1000000},
