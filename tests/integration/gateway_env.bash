@@ -28,11 +28,16 @@ done
 [ -x "$BIN/recsys-gen" ] || skip "no $BIN/recsys-gen"
 
 # A free TCP port on 127.0.0.1 (not listening now; random to avoid clashes
-# between tests running at once).
+# between tests running at once). Drawn below the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range, 32768+ by default), where outgoing
+# connections of parallel tests (curl, nng dials, Redis clients) would
+# otherwise take a port between this check and the bind.
 free_port() {
-    local p
+    local p lo
+    lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+    [ "$lo" -gt 21000 ] || lo=32768
     while :; do
-        p=$((20000 + RANDOM % 40000))
+        p=$((20000 + RANDOM % (lo - 20000)))
         if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return; fi
     done
 }
@@ -72,13 +77,30 @@ start_cf() {
 }
 
 # Extra gateway flags in GW_FLAGS.
+# A port taken by another process between free_port and the bind makes the
+# gateway exit at once ("address already in use"): retry on fresh ports.
 start_gateway() {
-    "$BIN/recsys-gateway" --data "$T/data" --port "$GW_PORT" --admin-port "$GW_ADMIN" \
-        --content-url "tcp://127.0.0.1:$CONTENT_PORT" --cf-url "tcp://127.0.0.1:$CF_PORT" \
-        --redis-port "$REDIS_PORT" --worker-poll-ms 200 ${GW_FLAGS:-} 2>>"$T/gateway.log" &
-    GW_PID=$!
-    PIDS+=($GW_PID)
-    for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$GW_ADMIN/healthz" && return; sleep 0.1; done
+    local attempt
+    for attempt in 1 2 3 4 5; do
+        "$BIN/recsys-gateway" --data "$T/data" --port "$GW_PORT" --admin-port "$GW_ADMIN" \
+            --content-url "tcp://127.0.0.1:$CONTENT_PORT" --cf-url "tcp://127.0.0.1:$CF_PORT" \
+            --redis-port "$REDIS_PORT" --worker-poll-ms 200 ${GW_FLAGS:-} 2>>"$T/gateway.log" &
+        GW_PID=$!
+        PIDS+=($GW_PID)
+        for _ in $(seq 100); do
+            curl -s -o /dev/null "http://127.0.0.1:$GW_ADMIN/healthz" && return
+            kill -0 "$GW_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$GW_PID" 2>/dev/null && break
+        grep -q "address already in use" "$T/gateway.log" || break
+        echo "gateway port clash (attempt $attempt): retrying on new ports"
+        GW_PORT=$(free_port)
+        GW_ADMIN=$(free_port)
+        GW="http://127.0.0.1:$GW_PORT"
+        TW="$GW/twirp/recsys.v1.Recommender"
+        : >"$T/gateway.log"
+    done
     fail "gateway did not start"
 }
 
