@@ -27,6 +27,10 @@ const cfg_option_t blend_options[] = {
      "Weight of popularity next to content + CF (which sum to 1).", 0, 1e6},
     {"blend-rrf-k", CFG_DOUBLE, "60", "Reciprocal-rank-fusion constant k0 (rank r scores 1/(k0 + r)).",
      0, 1e9},
+    {"blend-depth", CFG_INT, "200",
+     "Entries taken from each model's ranked list before fusion (at least k): the gateway asks each worker "
+     "for this many, so an answer does not depend on k beyond its length.",
+     1, 100000},
     CFG_END,
 };
 
@@ -41,6 +45,7 @@ void blend_params_default(blend_params_t *p)
     p->n0 = 0.1f;
     p->popularity = 0.0f;
     p->rrf_k = 60.0f;
+    p->depth = 200;
 }
 
 const char *blend_method_name(blend_method_t m)
@@ -88,6 +93,7 @@ int blend_params_from_cfg(const cfg_t *cfg, blend_params_t *p, err_t *err)
     p->n0 = (float)cfg_double(cfg, "blend-n0");
     p->popularity = (float)cfg_double(cfg, "blend-popularity");
     p->rrf_k = (float)cfg_double(cfg, "blend-rrf-k");
+    p->depth = (size_t)cfg_int(cfg, "blend-depth");
     return blend_params_check(p, err);
 }
 

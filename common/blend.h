@@ -65,6 +65,9 @@ typedef struct blend_params {
     float n0;         /* history length at which content and CF weigh the same (> 0) */
     float popularity; /* popularity's weight next to content + cf = 1 (>= 0) */
     float rrf_k;      /* RRF constant k0 (>= 0) */
+    size_t depth;     /* entries of each source's list fused (callers ask the
+                       * models for max(depth, k)); the evaluator and the
+                       * gateway use the same value */
 } blend_params_t;
 
 typedef struct blend_list {

@@ -72,10 +72,6 @@ static const cfg_option_t eval_options[] = {
     {"val-cold-frac", CFG_DOUBLE, "0.2", "Validation: share of train items made cold (R3).", 0.001,
      0.999},
     {"val-seed", CFG_INT, "42", "Validation: seed of the held-out draw.", 0, 1e18},
-    {"hybrid-depth", CFG_INT, "200",
-     "Hybrid: each source contributes its top this-many candidates, as the gateway asks the "
-     "workers for (0: every candidate).",
-     0, 1e9},
     {"cf-features", CFG_BOOL, "true",
      "CF scores items it has no training ratings for (cold items) through the feature map of "
      "services/cf/cf_features.h (genres, year buckets -> the model's item columns/factors).",
@@ -135,7 +131,7 @@ typedef struct models {
     float *pop_scores; /* [ncat] overall (R1) or genre (R3) popularity */
     double pop_fit;
     blend_params_t blend;
-    size_t depth; /* hybrid: top entries kept per source (0: all) */
+    size_t depth; /* hybrid: top entries kept per source (blend-depth) */
     topk_item_t *sel, *sel2;
     /* hybrid buffers */
     uint32_t *keys[BLEND_NSOURCES];
@@ -361,9 +357,10 @@ static int models_init(models_t *m, const evalproto_split_t *s, const cfg_t *cfg
     m->cfg = cfg;
     m->protocol = protocol;
     m->k = (size_t)cfg_int(cfg, "k");
-    m->depth = (size_t)cfg_int(cfg, "hybrid-depth");
     if (blend_params_from_cfg(cfg, &m->blend, err) != 0)
         return -1;
+    /* The same depth the gateway asks the workers for (blend-depth). */
+    m->depth = m->blend.depth;
     double t0 = now_s();
     if (popularity_fit(s->train, s->ds->catalog, NULL, &m->pop, err) != 0)
         return -1;
