@@ -457,13 +457,17 @@ int main(int argc, char **argv)
                          "time) or saturation (closed loop); prints requests/s, p50/p90/p99/p99.9 and errors.");
     if (cfg == NULL || cfg_add(cfg, "load", load_options, &err) != 0 || cfg_add(cfg, "log", log_options, &err) != 0) {
         fprintf(stderr, "recsys-load: %s\n", cfg ? err.msg : "out of memory");
+        cfg_free(cfg);
         return 2;
     }
     int rc = cfg_parse(cfg, argc, argv, &err);
-    if (rc == 1)
+    if (rc == 1) {
+        cfg_free(cfg);
         return 0;
+    }
     if (rc != 0 || log_setup_cfg("load", cfg, &err) != 0) {
         fprintf(stderr, "recsys-load: %s\n", err.msg);
+        cfg_free(cfg);
         return 2;
     }
     shared_t sh;

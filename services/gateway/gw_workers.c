@@ -76,6 +76,7 @@ static void mark_down(gw_workers_t *ws, gw_worker_t *w, const char *why)
     while (list != NULL) {
         call_t *c = list;
         list = c->next;
+        c->prev = c->next = NULL; /* off the list, whatever happens next */
         if (rpc_client_cancel(w->rpc, c->id) != 0)
             continue; /* completing right now: on_done will answer it */
         metrics_counter_inc(w->errors);
