@@ -27,7 +27,7 @@ const cfg_option_t blend_options[] = {
      "Weight of popularity next to content + CF (which sum to 1).", 0, 1e6},
     {"blend-rrf-k", CFG_DOUBLE, "60", "Reciprocal-rank-fusion constant k0 (rank r scores 1/(k0 + r)).",
      0, 1e9},
-    {"blend-depth", CFG_INT, "200",
+    {"blend-depth", CFG_INT, "50",
      "Entries taken from each model's ranked list before fusion (at least k): the gateway asks each worker "
      "for this many, so an answer does not depend on k beyond its length.",
      1, 100000},
@@ -45,7 +45,10 @@ void blend_params_default(blend_params_t *p)
     p->n0 = 0.1f;
     p->popularity = 0.0f;
     p->rrf_k = 60.0f;
-    p->depth = 200;
+    /* Depth 50: on the R1 and R3 validation splits 50 and 100 matched 200
+     * (R1 NDCG 0.2648 for all three, R3 0.2419 vs 0.2417) at a quarter of
+     * the workers' reply size. */
+    p->depth = 50;
 }
 
 const char *blend_method_name(blend_method_t m)

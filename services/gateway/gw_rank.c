@@ -69,6 +69,15 @@ typedef struct rank_job {
     bool computes;             /* this job ran a flight's computation */
 } rank_job_t;
 
+/* How many entries each source contributes to the fusion: the blend's depth
+ * (the value the evaluator measures with), or k when k is larger, so an
+ * answer's top items do not depend on how many were asked for. */
+static size_t fuse_depth(const rank_job_t *j)
+{
+    size_t d = j->gw->blend.depth, k = (size_t)j->k;
+    return k > d ? k : d;
+}
+
 static void job_reason(rank_job_t *j, const char *text)
 {
     if (j->nreasons < sizeof j->reasons / sizeof j->reasons[0])
@@ -583,7 +592,7 @@ static void finish(rank_job_t *j)
         lists[s] = (blend_list_t){r->keys, r->scores, r->n};
     }
     /* Popularity: the candidates (Score) or the most popular items passing the filters. */
-    size_t npop_max = j->kind == RANK_SCORE ? j->ncand : (size_t)j->k * 2 + 10;
+    size_t npop_max = j->kind == RANK_SCORE ? j->ncand : fuse_depth(j);
     uint32_t *pk = arena_alloc(&j->arena, (npop_max ? npop_max : 1) * sizeof(uint32_t));
     float *ps = arena_alloc(&j->arena, (npop_max ? npop_max : 1) * sizeof(float));
     size_t k = j->kind == RANK_SCORE ? j->ncand : (size_t)j->k;
@@ -898,7 +907,7 @@ static void send_recommend(rank_job_t *j, Recsys__V1__HistoryEvent **history, si
     sc.user_id = m->user_id;
     sc.n_history = history != NULL ? nhistory : 0;
     sc.history = history;
-    sc.k = j->k * 2 + 10; /* more than k: the fused top-k draws on both lists */
+    sc.k = (int32_t)fuse_depth(j); /* the fused top-k draws on both lists */
     sc.filters = copy_filters(j, m->filters);
     sc.explain = m->explain;
     Recsys__V1__WorkerScoreRequest csc = sc;
@@ -953,7 +962,7 @@ static void start_similar(rank_job_t *j)
     bool cf = m->mode != RECSYS__V1__SIMILARITY_MODE__SIMILARITY_MODE_CONTENT;
     Recsys__V1__WorkerSimilarRequest sr = RECSYS__V1__WORKER_SIMILAR_REQUEST__INIT;
     sr.item_id = m->item_id;
-    sr.k = j->k * 2 + 10;
+    sr.k = (int32_t)fuse_depth(j);
     sr.filters = copy_filters(j, m->filters);
     Recsys__V1__WorkerRequest wr = RECSYS__V1__WORKER_REQUEST__INIT;
     wr.body_case = RECSYS__V1__WORKER_REQUEST__BODY_SIMILAR;

@@ -7,10 +7,12 @@
 # restarted, SIGTERM exit 0. Before the workers start, the gateway answers
 # from popularity, flagged degraded (tested even when the worker binaries
 # are missing; then the rest is skipped).
+# GW_EXTRA_FLAGS adds gateway flags (e.g. --blend-depth 1 shows the
+# prefix check failing when fusion depth follows k).
 set -u
 source "$(dirname "$0")/gateway_env.bash"
 
-GW_FLAGS="--api-key sekret --http-max-body-bytes 65536 --http-header-timeout-ms 1500 --http-max-header-bytes 8192"
+GW_FLAGS="${GW_EXTRA_FLAGS:-} --api-key sekret --http-max-body-bytes 65536 --http-header-timeout-ms 1500 --http-max-header-bytes 8192"
 start_redis
 start_gateway
 B=$T/body
@@ -89,6 +91,26 @@ c=$(req $B POST "$TW/SearchItems" -H 'Content-Type: application/json' -d '{"quer
 c=$(req $B GET "$GW/v1/items?q=godfather&k=2")
 [ "$c" = 200 ] && has $B '"title":"The Godfather' "REST search"
 ok "SimilarItems, Score, GetItem, SearchItems (JSON, protobuf, REST)"
+
+# ---- an answer does not depend on k beyond its length: each source gives
+# blend-depth entries to the fusion whatever k is, so top-k is a prefix of
+# top-(k+n) (what the evaluator measures is what is served)
+ids_of() { grep -o '"item_id":"[^"]*"' "$1" | cut -d'"' -f4 | tr '\n' ' '; }
+for u in $(seq 1 15); do
+    for k in 3 10; do
+        c=$(req $B.k$k POST "$TW/Recommend" -H 'Content-Type: application/json' \
+            -d "{\"user_id\":\"$u\",\"k\":$k,\"weights\":{\"content\":1,\"cf\":1}}")
+        [ "$c" = 200 ] || fail "recommend k=$k for user $u: $c"
+    done
+    a=$(ids_of $B.k3)
+    b=$(ids_of $B.k10 | cut -d' ' -f1-3)
+    [ "${a% }" = "${b% }" ] || fail "user $u: top-3 '$a' is not the prefix of top-10 '$b'"
+done
+[ "$(req $B.s1 GET "$GW/v1/items/alien-1979/similar?k=1")" = 200 ] || fail "similar k=1"
+[ "$(req $B.s5 GET "$GW/v1/items/alien-1979/similar?k=5")" = 200 ] || fail "similar k=5"
+s1=$(ids_of $B.s1); s5=$(ids_of $B.s5)
+[ "${s1%% *}" = "${s5%% *}" ] || fail "similar: top-1 '$s1' is not the prefix of top-5 '$s5'"
+ok "top-k answers are prefixes of longer ones (fusion depth independent of k)"
 
 # ---- errors: Twirp codes and statuses on every route
 check_err() { # status code method url [curl args]
