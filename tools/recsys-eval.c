@@ -238,6 +238,7 @@ static int score_content(void *ctx, const evalproto_query_t *q, float *scores, e
     cq.k = q->ncand;
     cq.candidates = q->cand;
     cq.n_candidates = q->ncand;
+    cq.no_explain = true; /* metrics need scores only */
     long n = content_score_history(m->cm, m->ev, q->nhist, &cq, m->cs, m->hits, err);
     if (n < 0)
         return -1;

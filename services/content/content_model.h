@@ -180,6 +180,9 @@ typedef struct content_query {
     float implicit_weight;  /* weight of an implicit event (0 -> 1.0) */
     const uint32_t *candidates; /* score only these (NULL: all items) */
     size_t n_candidates;
+    bool no_explain;        /* true: leave `because` CONTENT_NONE and skip its
+                             * hits x history sparse dots (most of the cost of
+                             * a long history when nobody asked why) */
 } content_query_t;
 
 /*

@@ -231,6 +231,8 @@ long content_score_history(const content_model_t *m, const content_event_t *hist
         out[r].item = j;
         out[r].score = (float)(s->top[r].score / norm);
         out[r].because = CONTENT_NONE;
+        if (q->no_explain)
+            continue;
         float best = 0.0f;
         sparse_view_t vj = sparse_csr_row(&m->vec, j);
         for (size_t h = 0; h < n_hist; h++) {

@@ -474,7 +474,7 @@ static code_t handle_score(content_service_t *s, const Recsys__V1__WorkerScoreRe
             return err_set(err, "out of memory"), C_INTERNAL;
         }
         content_query_t q = {.k = k, .filter = f, .include_history = include_seen, .implicit_weight = 1.0f,
-                             .candidates = nc ? cand : NULL, .n_candidates = ncand};
+                             .candidates = nc ? cand : NULL, .n_candidates = ncand, .no_explain = !r->explain};
         got = content_score_history(m, ev, nev, &q, sc, hits, err);
         scratch_put(s, sc);
         if (got < 0)

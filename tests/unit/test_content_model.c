@@ -260,6 +260,16 @@ static void test_score_history(void **state)
     assert_float_equal(out[2].score, -0.3535534, TOL);
     assert_int_equal(out[2].because, CONTENT_NONE);
 
+    /* no_explain: the same ranking and scores, no `because`. */
+    q.no_explain = true;
+    assert_int_equal(content_score_history(m, h, 2, &q, s, out, &err), 3);
+    assert_int_equal(out[0].item, 4);
+    assert_float_equal(out[0].score, 0.5, TOL);
+    assert_int_equal(out[0].because, CONTENT_NONE);
+    assert_int_equal(out[1].item, 0);
+    assert_int_equal(out[1].because, CONTENT_NONE);
+    q.no_explain = false;
+
     /* History included: b itself scores 2 * 1 / 4 = 0.5 and ties with e (b first). */
     q.include_history = true;
     assert_int_equal(content_score_history(m, h, 2, &q, s, out, &err), 5);
