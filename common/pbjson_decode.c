@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "common/pbjson_internal.h"
+#include "common/utf8.h"
 
 #define PATH_MAX_LEN 200
 
@@ -112,35 +113,6 @@ static int literal(jdec_t *d, const char *word)
     return 0;
 }
 
-static size_t utf8_valid_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len = 0;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
-}
-
 static int hex4(const char *p, unsigned *out)
 {
     unsigned v = 0;
@@ -184,7 +156,7 @@ static int parse_string(jdec_t *d, char **out, size_t *outlen)
             return syntax_error(d, "control character in string");
         }
         if (c >= 0x80) {
-            size_t l = utf8_valid_len((const unsigned char *)p, (size_t)(q - p));
+            size_t l = utf8_seq_len(p, (size_t)(q - p));
             if (l == 0) {
                 d->p = p;
                 free(buf);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "common/pbjson_internal.h"
+#include "common/utf8.h"
 
 #define ENCODE_MAX_DEPTH 100
 
@@ -61,38 +62,6 @@ static void jb_newline(jbuf_t *b, int depth)
         jb_putc(b, ' ');
 }
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F; /* no UTF-16 surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
-}
-
 /* A JSON string as protojson writes it: ", \ and controls below 0x20
  * escaped (short forms where JSON has them, else \u00xx), the rest raw. */
 static void put_string(jbuf_t *b, const char *s, size_t n)
@@ -106,7 +75,7 @@ static void put_string(jbuf_t *b, const char *s, size_t n)
             i++;
             continue;
         }
-        size_t ul = c >= 0x80 ? utf8_len(u + i, n - i) : 0;
+        size_t ul = c >= 0x80 ? utf8_seq_len((const char *)u + i, n - i) : 0;
         if (ul > 0) {
             i += ul;
             continue;

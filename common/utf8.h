@@ -34,6 +34,12 @@ size_t utf8_decode(const char *s, size_t len, uint32_t *cp);
  * Surrogates and values above U+10FFFF are written as U+FFFD. */
 size_t utf8_encode(uint32_t cp, char *out);
 
+/* Length of the well-formed sequence starting at s (n > 0 bytes available):
+ * 1 for ASCII, 2..4 for a valid multi-byte sequence (no overlongs, no
+ * surrogates, nothing above U+10FFFF), 0 when it is ill-formed or cut short.
+ * The JSON codec uses it to validate and copy strings without decoding. */
+size_t utf8_seq_len(const char *s, size_t n);
+
 /* Byte offset of the first ill-formed sequence, or len when s is valid. */
 size_t utf8_check(const char *s, size_t len);
 /* 1 when s[0..len) is valid UTF-8, else 0. */

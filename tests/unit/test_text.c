@@ -369,9 +369,32 @@ static void test_stopwords(void **state)
     assert_false(stopwords_is_english("them", 2));
 }
 
+/* utf8_seq_len agrees with utf8_decode: a sequence is well-formed exactly
+ * when decoding it takes all its bytes and does not give U+FFFD (except the
+ * real EF BF BD), over every lead byte with every second byte and a few tails. */
+static void test_utf8_seq_len(void **state)
+{
+    static const unsigned char tails[] = {0x00, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF};
+    for (unsigned a = 0; a < 256; a++)
+        for (unsigned b = 0; b < 256; b++)
+            for (size_t t = 0; t < sizeof tails; t++) {
+                char s[4] = {(char)a, (char)b, (char)tails[t], (char)tails[t]};
+                for (size_t n = 1; n <= 4; n++) {
+                    uint32_t cp;
+                    size_t used = utf8_decode(s, n, &cp);
+                    size_t want = (cp != 0xFFFD || (n >= 3 && memcmp(s, "\xef\xbf\xbd", 3) == 0)) ? used : 0;
+                    size_t got = utf8_seq_len(s, n);
+                    if (got != want)
+                        fail_msg("%02x %02x %02x n=%zu: seq_len %zu, decode says %zu", a, b, tails[t], n, got,
+                                 want);
+                }
+            }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_utf8_seq_len),
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_lower),
         cmocka_unit_test(test_tokens),
