@@ -132,7 +132,11 @@ static void on_done(const rpc_result_t *res, void *arg)
             if (c->ws->down_after_timeouts > 0 && ++w->timeouts_in_a_row >= c->ws->down_after_timeouts)
                 mark_down(c->ws, w, reason);
         } else if (res->status == RPC_CLOSED) {
-            mark_down(c->ws, w, reason);
+            /* One replica dying closes its calls; the worker is down only
+             * when no other replica is connected (a single URL: at once,
+             * before nng's pipe count may have caught up). */
+            if (w->replicas <= 1 || rpc_client_connections(w->rpc) == 0)
+                mark_down(c->ws, w, reason);
         } else if (res->status == RPC_OK) {
             w->timeouts_in_a_row = 0;
         }
@@ -281,6 +285,9 @@ int gw_workers_start(gw_workers_t *ws, uv_loop_t *loop, const cfg_t *cfg, metric
     const char *urls[GW_NWORKERS] = {cfg_str(cfg, "content-url"), cfg_str(cfg, "cf-url")};
     for (int i = 0; i < GW_NWORKERS; i++) {
         o.urls = urls[i];
+        ws->w[i].replicas = 1;
+        for (const char *p = urls[i]; *p != '\0'; p++)
+            ws->w[i].replicas += *p == ',';
         if (rpc_client_new(&o, loop, &ws->w[i].rpc, err) != 0) {
             err_prefix(err, "%s worker (%s)", ws->w[i].name, urls[i]);
             for (int j = 0; j < i; j++)

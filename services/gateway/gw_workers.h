@@ -54,6 +54,7 @@ typedef struct gw_worker {
     char last_error[160];
     uint64_t next_id;
     int timeouts_in_a_row;
+    int replicas;          /* URLs dialled (comma-separated replicas) */
     struct gw_call *calls; /* requests sent and not completed (not polls) */
     metrics_histogram_t *latency;
     metrics_counter_t *ok, *timeouts, *errors, *skipped;
