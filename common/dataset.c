@@ -29,6 +29,11 @@ const cfg_option_t dataset_options[] = {
      "Load the catalog alone when the dataset's ratings file is absent.", 0, 0},
     {"max-cast", CFG_INT, "0", "Keep at most this many cast names per item (0: all).", 0,
      1000000},
+    {"extra-ratings", CFG_STRING, NULL,
+     "CSV user_id,item_id,rating[,timestamp] merged into the dataset's ratings (e.g. from "
+     "`recsys-data export-feedback`): a known (user, item) pair is replaced, last row wins; new "
+     "users are added; an unknown item is an error.",
+     0, 0},
     CFG_END,
 };
 
@@ -39,6 +44,8 @@ void dataset_opts_from_cfg(const cfg_t *cfg, dataset_opts_t *opts)
     opts->ratings_file = (rf && rf[0]) ? rf : NULL;
     opts->allow_missing_ratings = cfg_bool(cfg, "allow-missing-ratings");
     opts->max_cast = (uint32_t)cfg_int(cfg, "max-cast");
+    const char *xr = cfg_str(cfg, "extra-ratings");
+    opts->extra_ratings = (xr && xr[0]) ? xr : NULL;
 }
 
 const char *dataset_layout_name(dataset_layout_t layout)
@@ -609,7 +616,12 @@ static int load_src(const ds_src_t *src, const char *path, dataset_layout_t layo
     }
     if (rc == 0)
         rc = catalog_finish(ds->catalog, err);
-    if (rc == 0 && ds->ratings &&
+    /* The one place extra ratings join, whatever the layout; the merge
+     * recomputes the rating statistics itself. */
+    bool extra = opts->extra_ratings && opts->extra_ratings[0] && !opts->skip_ratings;
+    if (rc == 0 && extra)
+        rc = dataset_merge_ratings_file(ds, opts->extra_ratings, NULL, err);
+    if (rc == 0 && !extra && ds->ratings &&
         catalog_set_rating_stats(ds->catalog, ds->ratings->item, ds->ratings->value,
                                  ds->ratings->n) != 0)
         rc = err_set(err, "out of memory");

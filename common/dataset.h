@@ -104,6 +104,10 @@ typedef struct dataset_opts {
     const char *ratings_file;
     /* Keep at most this many cast names per item (0: all). */
     uint32_t max_cast;
+    /* A CSV of extra ratings merged into the loaded ones (NULL or "": none),
+     * e.g. the feedback exported by `recsys-data export-feedback`; see
+     * dataset_merge_ratings_file(). Ignored with skip_ratings. */
+    const char *extra_ratings;
 } dataset_opts_t;
 
 typedef struct dataset {
@@ -130,7 +134,7 @@ typedef struct dataset_file {
 } dataset_file_t;
 
 /* Options of this module for binaries: data, ratings-file,
- * allow-missing-ratings, max-cast. */
+ * allow-missing-ratings, max-cast, extra-ratings. */
 extern const cfg_option_t dataset_options[];
 /* Fills opts from a parsed configuration holding dataset_options; the
  * strings point into cfg. */
@@ -148,6 +152,40 @@ void dataset_free(dataset_t *ds);
  * an error, unknown users are added to ds->users so indices stay
  * comparable across files. name: in ds's directory unless it contains '/'. */
 int dataset_load_ratings_file(dataset_t *ds, const char *name, ratings_t **out, err_t *err);
+
+/* ---- extra ratings (dataset_extra.c) ----
+ *
+ * A CSV (RFC 4180, one header row naming the columns in any order:
+ * user_id (or user), item_id (or item), rating, and optionally timestamp in
+ * integer seconds) merged into ds's ratings:
+ *  - a row for a (user, item) pair the dataset already has replaces that
+ *    rating (value and timestamp); among the extra rows themselves the last
+ *    one of a pair wins, so an exported event log can be merged as is;
+ *  - a user the dataset does not know is added to ds->users;
+ *  - an item not in the catalog is an error naming the row
+ *    ("feedback.csv:7: unknown item id 'x' (not in the catalog)"): the
+ *    catalog is fixed by the dataset, a rating cannot invent an item;
+ *  - without a timestamp column (or when the dataset keeps none) merged
+ *    ratings get timestamp 0 / none.
+ * Replaced ratings move to the end of ds->ratings (as newer events); the
+ * others keep their order. The catalog's rating statistics are recomputed.
+ * On error ds->ratings is unchanged, though new users may stay in
+ * ds->users (unused indices). dataset_load() calls this when
+ * opts.extra_ratings is set, for every layout. */
+typedef struct dataset_merge_stats {
+    uint64_t rows;      /* data rows read */
+    uint64_t replaced;  /* existing ratings overwritten */
+    uint64_t added;     /* new (user, item) pairs */
+    uint64_t collapsed; /* rows superseded by a later row of the same pair */
+    uint32_t new_users; /* users added to ds->users */
+} dataset_merge_stats_t;
+
+/* stats may be NULL. */
+int dataset_merge_ratings_file(dataset_t *ds, const char *path, dataset_merge_stats_t *stats,
+                               err_t *err);
+/* The same over data[0..len), called name in messages. */
+int dataset_merge_ratings_buffer(dataset_t *ds, const char *name, const char *data, size_t len,
+                                 dataset_merge_stats_t *stats, err_t *err);
 
 /* Layout of the files at path (without loading), or -1 with a message. */
 int dataset_detect(const char *path, dataset_layout_t *out, err_t *err);

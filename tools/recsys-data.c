@@ -1,15 +1,23 @@
 /*
- * recsys-data: inspect a dataset the way the services will load it.
+ * recsys-data: inspect a dataset the way the services will load it, and
+ * export the gateway's feedback stream for retraining.
  *
  *   recsys-data info  --data DIR            layout, counts, ranges, load time
  *   recsys-data items --data DIR [--limit N] items as TSV
+ *   recsys-data export-feedback --out FILE.csv [--since ID] [redis options]
  *
- * It goes through dataset_load() exactly as the workers do, so a file that
- * this tool rejects is one the services reject, with the same file:line.
+ * info and items go through dataset_load() exactly as the workers do, so a
+ * file that this tool rejects is one the services reject, with the same
+ * file:line. export-feedback pages the stream (gw_feedback.h) with plain
+ * blocking hiredis (an offline tool: no event loop) and writes
+ * user_id,item_id,rating,timestamp, the format of --extra-ratings.
  */
+#include <errno.h>
+#include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 
 #include "common/config.h"
@@ -22,6 +30,243 @@ static const cfg_option_t tool_options[] = {
      0, 0},
     CFG_END,
 };
+
+/* export-feedback: the same Redis option names as the gateway's. */
+static const cfg_option_t export_options[] = {
+    {"redis-host", CFG_STRING, "127.0.0.1", "export-feedback: Redis host name or address.", 0, 0},
+    {"redis-port", CFG_INT, "6379", "export-feedback: Redis TCP port.", 1, 65535},
+    {"redis-unix", CFG_STRING, NULL,
+     "export-feedback: Redis unix socket path; when set, used instead of host and port.", 0, 0},
+    {"redis-password", CFG_STRING, NULL, "export-feedback: password sent with AUTH (empty: none).",
+     0, 0},
+    {"redis-db", CFG_INT, "0", "export-feedback: Redis database number.", 0, 1000000},
+    {"redis-timeout-ms", CFG_INT, "5000", "export-feedback: deadline to connect and per command, ms.",
+     1, 3600000},
+    {"stream", CFG_STRING, "recsys:feedback",
+     "export-feedback: the gateway's feedback stream (<feedback-key-prefix>:feedback).", 0, 0},
+    {"since", CFG_STRING, NULL,
+     "export-feedback: export only entries after this stream id (the last_id a previous export "
+     "printed); empty: from the start.",
+     0, 0},
+    {"out", CFG_STRING, NULL, "export-feedback: CSV written (user_id,item_id,rating,timestamp).", 0,
+     0},
+    {"implicit-rating", CFG_DOUBLE, "4",
+     "export-feedback: rating given to an event without one (view, click, like, ...); 0 skips them.",
+     0, 1e6},
+    {"dislike-rating", CFG_DOUBLE, "1",
+     "export-feedback: rating given to a dislike without one; 0 skips them.", 0, 1e6},
+    CFG_END,
+};
+
+#define EXPORT_PAGE 10000
+
+typedef struct export_counts {
+    unsigned long long entries, written, skipped;
+    char last_id[64];
+} export_counts_t;
+
+/* Writes one CSV field, quoted when it has to be (RFC 4180). */
+static void put_csv(FILE *f, const char *s, size_t len)
+{
+    if (strcspn(s, ",\"\r\n") >= len) {
+        fwrite(s, 1, len, f);
+        return;
+    }
+    fputc('"', f);
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"')
+            fputc('"', f);
+        fputc(s[i], f);
+    }
+    fputc('"', f);
+}
+
+static const redisReply *entry_field(const redisReply *kv, const char *name)
+{
+    for (size_t i = 0; i + 1 < kv->elements; i += 2)
+        if (kv->element[i]->type == REDIS_REPLY_STRING && strcmp(kv->element[i]->str, name) == 0 &&
+            kv->element[i + 1]->type == REDIS_REPLY_STRING)
+            return kv->element[i + 1];
+    return NULL;
+}
+
+/* One stream entry ([id, [field, value, ...]]) to one CSV row (or none). */
+static int export_entry(const redisReply *e, FILE *out, double implicit, double dislike,
+                        export_counts_t *n, err_t *err)
+{
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING ||
+        e->element[1]->type != REDIS_REPLY_ARRAY)
+        return err_set(err, "stream entry after %s: not an [id, fields] pair",
+                       n->last_id[0] ? n->last_id : "the start");
+    const char *id = e->element[0]->str;
+    snprintf(n->last_id, sizeof n->last_id, "%s", id);
+    const redisReply *kv = e->element[1];
+    const redisReply *user = entry_field(kv, "user"), *item = entry_field(kv, "item");
+    const redisReply *rating = entry_field(kv, "rating"), *type = entry_field(kv, "type");
+    const redisReply *ts = entry_field(kv, "ts");
+    if (user == NULL || user->len == 0 || item == NULL || item->len == 0)
+        return err_set(err, "stream entry %s: missing or empty user/item field", id);
+    double r = 0;
+    if (rating) {
+        char *end;
+        errno = 0;
+        r = strtod(rating->str, &end);
+        if (end == rating->str || *end != '\0' || errno != 0 || !(r == r))
+            return err_set(err, "stream entry %s: bad rating '%.40s'", id, rating->str);
+    }
+    long long ms;
+    char *end;
+    errno = 0;
+    if (ts) {
+        ms = strtoll(ts->str, &end, 10);
+        if (end == ts->str || *end != '\0' || errno != 0)
+            return err_set(err, "stream entry %s: bad ts '%.40s'", id, ts->str);
+    } else {
+        ms = strtoll(id, NULL, 10); /* the id's time part, ms */
+    }
+    n->entries++;
+    if (r == 0)
+        r = type && strcmp(type->str, "dislike") == 0 ? dislike : implicit;
+    if (r == 0) {
+        n->skipped++;
+        return 0;
+    }
+    put_csv(out, user->str, user->len);
+    fputc(',', out);
+    put_csv(out, item->str, item->len);
+    fprintf(out, ",%.9g,%lld\n", r, ms / 1000);
+    n->written++;
+    return 0;
+}
+
+static redisContext *export_connect(const cfg_t *cfg, err_t *err)
+{
+    long long tmo = cfg_int(cfg, "redis-timeout-ms");
+    struct timeval tv = {(time_t)(tmo / 1000), (suseconds_t)(tmo % 1000) * 1000};
+    const char *unix_path = cfg_str(cfg, "redis-unix");
+    const char *host = cfg_str(cfg, "redis-host");
+    int port = (int)cfg_int(cfg, "redis-port");
+    char where[300];
+    redisContext *c;
+    if (unix_path && unix_path[0]) {
+        snprintf(where, sizeof where, "redis %s", unix_path);
+        c = redisConnectUnixWithTimeout(unix_path, tv);
+    } else {
+        snprintf(where, sizeof where, "redis %s:%d", host ? host : "", port);
+        c = redisConnectWithTimeout(host ? host : "127.0.0.1", port, tv);
+    }
+    if (c == NULL) {
+        err_set(err, "%s: out of memory", where);
+        return NULL;
+    }
+    if (c->err) {
+        err_set(err, "%s: cannot connect: %s", where, c->errstr);
+        redisFree(c);
+        return NULL;
+    }
+    redisSetTimeout(c, tv);
+    const char *pw = cfg_str(cfg, "redis-password");
+    long long db = cfg_int(cfg, "redis-db");
+    redisReply *rep = NULL;
+    if (pw && pw[0])
+        rep = redisCommand(c, "AUTH %s", pw);
+    if ((pw && pw[0]) && (rep == NULL || rep->type == REDIS_REPLY_ERROR)) {
+        err_set(err, "%s: AUTH: %s", where, rep ? rep->str : c->errstr);
+        goto fail;
+    }
+    freeReplyObject(rep);
+    rep = NULL;
+    if (db != 0 && ((rep = redisCommand(c, "SELECT %lld", db)) == NULL || rep->type == REDIS_REPLY_ERROR)) {
+        err_set(err, "%s: SELECT %lld: %s", where, db, rep ? rep->str : c->errstr);
+        goto fail;
+    }
+    freeReplyObject(rep);
+    return c;
+fail:
+    freeReplyObject(rep);
+    redisFree(c);
+    return NULL;
+}
+
+/* Pages the stream into the CSV at out_path (written to a temporary name,
+ * renamed when complete, so a failed export never leaves half a file). */
+static int export_feedback(const cfg_t *cfg, export_counts_t *n, err_t *err)
+{
+    const char *stream = cfg_str(cfg, "stream"), *since = cfg_str(cfg, "since");
+    const char *out_path = cfg_str(cfg, "out");
+    double implicit = cfg_double(cfg, "implicit-rating"), dislike = cfg_double(cfg, "dislike-rating");
+    memset(n, 0, sizeof *n);
+    if (out_path == NULL || out_path[0] == '\0')
+        return err_set(err, "export-feedback: --out FILE.csv is required");
+    if (stream == NULL || stream[0] == '\0')
+        return err_set(err, "export-feedback: --stream is empty");
+    redisContext *c = export_connect(cfg, err);
+    if (c == NULL)
+        return -1;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
+    FILE *out = fopen(tmp, "w");
+    if (out == NULL) {
+        err_errno(err, "%s", tmp);
+        redisFree(c);
+        return -1;
+    }
+    fputs("user_id,item_id,rating,timestamp\n", out);
+    char start[80];
+    snprintf(start, sizeof start, "%s%s", since && since[0] ? "(" : "", since && since[0] ? since : "-");
+    if (since && since[0])
+        snprintf(n->last_id, sizeof n->last_id, "%s", since);
+    int rc = 0;
+    for (;;) {
+        redisReply *rep = redisCommand(c, "XRANGE %s %s + COUNT %d", stream, start, EXPORT_PAGE);
+        if (rep == NULL) {
+            rc = err_set(err, "XRANGE %s %s: %s", stream, start, c->errstr);
+            break;
+        }
+        if (rep->type == REDIS_REPLY_ERROR) {
+            rc = err_set(err, "XRANGE %s %s: %s", stream, start, rep->str);
+            freeReplyObject(rep);
+            break;
+        }
+        if (rep->type != REDIS_REPLY_ARRAY) {
+            rc = err_set(err, "XRANGE %s %s: unexpected reply type %d", stream, start, rep->type);
+            freeReplyObject(rep);
+            break;
+        }
+        for (size_t i = 0; i < rep->elements && rc == 0; i++)
+            rc = export_entry(rep->element[i], out, implicit, dislike, n, err);
+        size_t got = rep->elements;
+        freeReplyObject(rep);
+        if (rc != 0 || got < EXPORT_PAGE)
+            break;
+        snprintf(start, sizeof start, "(%s", n->last_id);
+    }
+    redisFree(c);
+    if (fclose(out) != 0 && rc == 0)
+        rc = err_errno(err, "%s", tmp);
+    if (rc == 0 && rename(tmp, out_path) != 0)
+        rc = err_errno(err, "rename %s", out_path);
+    if (rc != 0)
+        remove(tmp);
+    return rc;
+}
+
+static int cmd_export(const cfg_t *cfg)
+{
+    err_t err;
+    export_counts_t n;
+    if (export_feedback(cfg, &n, &err) != 0) {
+        fprintf(stderr, "recsys-data: %s\n", err.msg);
+        return 1;
+    }
+    printf("stream\t%s\n", cfg_str(cfg, "stream"));
+    printf("entries\t%llu\n", n.entries);
+    printf("written\t%llu\n", n.written);
+    printf("skipped\t%llu\n", n.skipped);
+    /* The next export continues with --since <last_id>. */
+    printf("last_id\t%s\n", n.last_id[0] ? n.last_id : "0-0");
+    return 0;
+}
 
 static double now_ms(void)
 {
@@ -152,11 +397,14 @@ static void cmd_info(const dataset_t *ds, double ms)
 int main(int argc, char **argv)
 {
     err_t err;
-    cfg_t *cfg = cfg_new("recsys-data", "info|items --data DIR [options]",
+    cfg_t *cfg = cfg_new("recsys-data", "info|items --data DIR [options] | export-feedback --out FILE.csv [options]",
                          "Loads a dataset as the services do and prints what it holds: `info` "
-                         "gives the layout and counts, `items` prints the catalog as TSV.");
+                         "gives the layout and counts, `items` prints the catalog as TSV. "
+                         "`export-feedback` writes the gateway's feedback stream as a ratings CSV "
+                         "for --extra-ratings and prints the last stream id for the next --since.");
     if (cfg == NULL || cfg_add(cfg, "data", dataset_options, &err) != 0 ||
         cfg_add(cfg, "recsys-data", tool_options, &err) != 0 ||
+        cfg_add(cfg, "export-feedback", export_options, &err) != 0 ||
         cfg_add(cfg, "log", log_options, &err) != 0) {
         fprintf(stderr, "recsys-data: %s\n", cfg ? err.msg : "out of memory");
         cfg_free(cfg);
@@ -176,8 +424,13 @@ int main(int argc, char **argv)
     }
     const char *cmd = cfg_nargs(cfg) > 0 ? cfg_arg(cfg, 0) : "";
     const char *path = cfg_str(cfg, "data");
+    if (strcmp(cmd, "export-feedback") == 0 && cfg_nargs(cfg) == 1) {
+        rc = cmd_export(cfg);
+        cfg_free(cfg);
+        return rc;
+    }
     if ((strcmp(cmd, "info") != 0 && strcmp(cmd, "items") != 0) || cfg_nargs(cfg) != 1) {
-        fprintf(stderr, "recsys-data: expected one command, info or items (see --help)\n");
+        fprintf(stderr, "recsys-data: expected one command, info, items or export-feedback (see --help)\n");
         cfg_free(cfg);
         return 2;
     }
