@@ -50,6 +50,10 @@ static const cfg_option_t export_options[] = {
      0, 0},
     {"out", CFG_STRING, NULL, "export-feedback: CSV written (user_id,item_id,rating,timestamp).", 0,
      0},
+    {"append", CFG_BOOL, "false",
+     "export-feedback: keep the rows already in --out (a previous export) and add the new ones "
+     "after them, so with --since the file stays the whole history.",
+     0, 0},
     {"implicit-rating", CFG_DOUBLE, "4",
      "export-feedback: rating given to an event without one (view, click, like, ...); 0 skips them.",
      0, 1e6},
@@ -59,6 +63,7 @@ static const cfg_option_t export_options[] = {
 };
 
 #define EXPORT_PAGE 10000
+#define EXPORT_HEADER "user_id,item_id,rating,timestamp\n"
 
 typedef struct export_counts {
     unsigned long long entries, written, skipped;
@@ -211,13 +216,29 @@ static int export_feedback(const cfg_t *cfg, export_counts_t *n, err_t *err)
         redisFree(c);
         return -1;
     }
-    fputs("user_id,item_id,rating,timestamp\n", out);
+    int rc = 0;
+    FILE *old = cfg_bool(cfg, "append") ? fopen(out_path, "r") : NULL;
+    if (old) {
+        /* the previous export's rows first (its header checked) */
+        char buf[65536];
+        size_t got = fread(buf, 1, sizeof EXPORT_HEADER - 1, old);
+        if (got != sizeof EXPORT_HEADER - 1 || memcmp(buf, EXPORT_HEADER, got) != 0)
+            rc = err_set(err, "%s:1: --append: not an export (header is not %.*s)", out_path,
+                         (int)sizeof EXPORT_HEADER - 2, EXPORT_HEADER);
+        fwrite(buf, 1, got, out);
+        while (rc == 0 && (got = fread(buf, 1, sizeof buf, old)) > 0)
+            fwrite(buf, 1, got, out);
+        if (rc == 0 && ferror(old))
+            rc = err_errno(err, "%s", out_path);
+        fclose(old);
+    } else {
+        fputs(EXPORT_HEADER, out);
+    }
     char start[80];
     snprintf(start, sizeof start, "%s%s", since && since[0] ? "(" : "", since && since[0] ? since : "-");
     if (since && since[0])
         snprintf(n->last_id, sizeof n->last_id, "%s", since);
-    int rc = 0;
-    for (;;) {
+    for (; rc == 0;) {
         redisReply *rep = redisCommand(c, "XRANGE %s %s + COUNT %d", stream, start, EXPORT_PAGE);
         if (rep == NULL) {
             rc = err_set(err, "XRANGE %s %s: %s", stream, start, c->errstr);

@@ -3,7 +3,8 @@
 # events XADDed in the gateway's format (gw_feedback.c: user, item, rating,
 # type, ts in ms), `recsys-data export-feedback` pages them into a ratings
 # CSV (ratings kept, implicit events given --implicit-rating, dislikes 1,
-# last stream id printed; --since continues after it), `recsys-cf train
+# last stream id printed; --since continues after it, --append keeps the
+# earlier rows), `recsys-cf train
 # --extra-ratings` retrains on demo data plus that CSV, and the model served
 # by `recsys-cf serve` knows the brand-new user with exactly their events.
 # Error paths: Redis unreachable, a key of the wrong type, a malformed entry
@@ -86,6 +87,17 @@ expected2="user_id,item_id,rating,timestamp
 [ "$(cat "$tmp/fb2.csv")" = "$expected2" ] || fail "export --since: $(cat "$tmp/fb2.csv")"
 grep -qx $'skipped\t1' "$tmp/export2.out" || fail "skipped: $(cat "$tmp/export2.out")"
 echo "ok: --since exports only newer entries (CSV-quoted ids, dislike skipped with --dislike-rating 0)"
+# --append keeps the previous export's rows: the file stays the whole history
+cp "$tmp/fb.csv" "$tmp/all.csv"
+ex --out "$tmp/all.csv" --append --since "$last" --dislike-rating 0 > /dev/null 2>> "$tmp/export.log" ||
+  fail "export --append"
+[ "$(cat "$tmp/all.csv")" = "$expected
+$(tail -n +2 "$tmp/fb2.csv")" ] || fail "export --append: $(cat "$tmp/all.csv")"
+printf 'a,b\n' > "$tmp/notexport.csv"
+rc=0; ex --out "$tmp/notexport.csv" --append > /dev/null 2> "$tmp/err0" || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'notexport.csv:1: --append: not an export' "$tmp/err0" &&
+  [ "$(cat "$tmp/notexport.csv")" = a,b ] || fail "--append onto a foreign file: rc $rc $(cat "$tmp/err0")"
+echo "ok: --append adds the new rows after the previous export's (a foreign file is refused, untouched)"
 
 # paging: more than one XRANGE page (COUNT 10000)
 rcli EVAL "for i = 1, 10005 do redis.call('XADD', KEYS[1], '*', 'user', 'bulk' .. (i % 7), 'item', ARGV[1], 'rating', '3', 'type', 'rating', 'ts', '1700000000000') end return 1" 1 bulk:feedback "${items[0]}" > /dev/null || fail "bulk XADD"
