@@ -379,7 +379,7 @@ int gw_feedback_parse_recent(const char *s, size_t len, gw_feedback_recent_event
     if (*q == ' ')
         return -1;
     long type = strtol(q, &end, 10);
-    if (end == q || *end != ' ' || gw_feedback_type_name((int)type) == NULL)
+    if (end == q || *end != ' ' || type < 0 || type > 5 || gw_feedback_type_name((int)type) == NULL)
         return -1;
     q = end + 1;
     if (*q == ' ')

@@ -457,7 +457,8 @@ static void test_parse_recent(void **state)
     assert_true(e.rating == 4.5f);
     assert_int_equal(il, 9);
     assert_memory_equal(item, "some item", 9);
-    const char *bad[] = {"", "x 1 1 a", "1 1 1", "1 1 1 ", "1 9 1 a", "-5 1 1 a", "1 1 nan a", "1  1 1 a"};
+    const char *bad[] = {"", "x 1 1 a", "1 1 1", "1 1 1 ", "1 9 1 a", "-5 1 1 a", "1 1 nan a", "1  1 1 a",
+                         "1 4294967297 1 a" /* type 1 after a cast to int */};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(gw_feedback_parse_recent(bad[i], strlen(bad[i]), &e, &item, &il), -1);
     assert_string_equal(gw_feedback_type_name(5), "dislike");
