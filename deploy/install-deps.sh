@@ -10,7 +10,7 @@ build_pkgs=(
   libnng-dev libuv1-dev libhiredis-dev libhttp-parser-dev libcjson-dev
   libcmocka-dev libopenblas-dev liblapacke-dev zlib1g-dev
   redis-server redis-tools
-  python3 python3-yaml python3-jsonschema docker-compose curl ca-certificates
+  python3 python3-yaml jq python3-jsonschema docker-compose curl ca-certificates
 )
 runtime_pkgs=(redis-server redis-tools curl ca-certificates)
 
