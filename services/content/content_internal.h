@@ -82,6 +82,8 @@ struct content_scratch {
     size_t bits_cap;
     uint64_t *seen;    /* candidate dedup bitmap, n_items bits */
     size_t seen_cap;
+    uint64_t *tbits;   /* the profile's terms, n_terms bits; all clear between calls */
+    size_t tbits_cap;
     uint32_t *pterms;  /* the profile's terms */
     size_t pterms_cap;
     float *w;          /* history weights */

@@ -103,6 +103,7 @@ void content_scratch_free(content_scratch_t *s)
     free(s->bits);
     free(s->cand);
     free(s->seen);
+    free(s->tbits);
     free(s->pterms);
     free(s->w);
     free(s->top);
@@ -133,6 +134,7 @@ int cm_scratch_reserve(content_scratch_t *s, size_t n_items, size_t n_terms, siz
         grow((void **)&s->bits, &s->bits_cap, words, sizeof(uint64_t)) ||
         grow((void **)&s->cand, &s->cand_cap, n_items, sizeof(topk_item_t)) ||
         grow((void **)&s->seen, &s->seen_cap, words, sizeof(uint64_t)) ||
+        grow((void **)&s->tbits, &s->tbits_cap, topk_bitmap_words(n_terms), sizeof(uint64_t)) ||
         grow((void **)&s->top, &s->top_cap, k ? k : 1, sizeof(topk_item_t)))
         return err_set(err, "content: out of memory for scratch (%zu items, %zu terms)", n_items, n_terms);
     return 0;

@@ -186,6 +186,37 @@ static int cmp_weight_desc(const void *a, const void *b)
     return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* Moves the k first of p[0..n) in cmp_weight_desc order to the front, in
+ * order: a quickselect (the order is total, ties broken by index) and a
+ * sort of the k kept, so the result equals a full sort's first k. */
+static void select_top(weighted_ix_t *p, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n;
+    while (hi - lo > 1 && k > lo && k < hi) {
+        weighted_ix_t pivot = p[lo + (hi - lo - 1) / 2]; /* lower middle: [lo, b] never empty nor all */
+        size_t a = lo, b = hi - 1;
+        for (;;) {
+            while (cmp_weight_desc(&p[a], &pivot) < 0)
+                a++;
+            while (cmp_weight_desc(&p[b], &pivot) > 0)
+                b--;
+            if (a >= b)
+                break;
+            weighted_ix_t t = p[a];
+            p[a] = p[b];
+            p[b] = t;
+            a++;
+            b--;
+        }
+        /* Hoare: [lo, b] <= pivot <= [b + 1, hi). */
+        if (k <= b + 1)
+            hi = b + 1;
+        else
+            lo = b + 1;
+    }
+    qsort(p, k, sizeof *p, cmp_weight_desc);
+}
+
 static Recsys__V1__HistoryEvent **content_history(rank_job_t *j, const char *user_id,
                                                   Recsys__V1__HistoryEvent **fresh, size_t nfresh, size_t *n)
 {
@@ -204,7 +235,7 @@ static Recsys__V1__HistoryEvent **content_history(rank_job_t *j, const char *use
         mean /= (double)nk;
         for (size_t i = 0; i < nk; i++)
             pick[i] = (weighted_ix_t){(float)fabs((double)vals[i] - mean), (uint32_t)i};
-        qsort(pick, nk, sizeof *pick, cmp_weight_desc);
+        select_top(pick, nk, cap);
         nk = cap;
     }
     *n = 0;
