@@ -173,6 +173,15 @@ typedef struct cf_filter {
     int include_seen;         /* allow items of the history */
 } cf_filter_t;
 
+/* The item-attribute part of a filter (genre mask, year range) as a top-k
+ * keep callback (common/topk.h): ctx points to a cf_filter_ctx_t. Returns 1
+ * when item passes. One definition for every CF scoring path. */
+typedef struct cf_filter_ctx {
+    const cf_model_t *m;
+    const cf_filter_t *f;
+} cf_filter_ctx_t;
+int cf_filter_keep(uint32_t item, void *ctx);
+
 /* Top-k items for who (filter may be NULL) into out (room for k), best
  * first, ties to the lower index. Without any history a model answers with
  * popularity. Returns the count, or -1 (bad user or item index, no memory).

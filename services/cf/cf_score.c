@@ -209,14 +209,9 @@ const float *cf_score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *
     return score_all(m, s, who, history_used, err) < 0 ? NULL : s->scores;
 }
 
-typedef struct keep_ctx {
-    const cf_model_t *m;
-    const cf_filter_t *f;
-} keep_ctx_t;
-
-static int keep_item(uint32_t i, void *ctx)
+int cf_filter_keep(uint32_t i, void *ctx)
 {
-    const keep_ctx_t *k = ctx;
+    const cf_filter_ctx_t *k = ctx;
     if (k->f->genres_any && !(k->m->genre_mask[i] & k->f->genres_any))
         return 0;
     if (k->f->year_min || k->f->year_max) {
@@ -246,9 +241,9 @@ static long select_top(const cf_model_t *m, cf_scratch_t *s, const cf_filter_t *
             topk_bitmap_set(s->bits, f->exclude[e]);
     if (self < m->n_items)
         topk_bitmap_set(s->bits, self);
-    keep_ctx_t kc = {m, f};
+    cf_filter_ctx_t kc = {m, f};
     int attrs = f->genres_any || f->year_min || f->year_max;
-    topk_filter_t tf = {s->bits, NULL, m->n_items, attrs ? keep_item : NULL, &kc};
+    topk_filter_t tf = {s->bits, NULL, m->n_items, attrs ? cf_filter_keep : NULL, &kc};
     return (long)topk_dense(s->scores, m->n_items, k, &tf, out);
 }
 

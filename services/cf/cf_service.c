@@ -437,23 +437,6 @@ static Recsys__V1__WorkerScoredList *new_list(req_t *r, size_t n)
 
 /* ------------------------------------------------------------ cold items */
 
-typedef struct keep_ctx {
-    const cf_model_t *m;
-    const cf_filter_t *f;
-} keep_ctx_t;
-
-static int keep_item(uint32_t i, void *ctx)
-{
-    const keep_ctx_t *k = ctx;
-    if (k->f->genres_any && !(k->m->genre_mask[i] & k->f->genres_any))
-        return 0;
-    if (k->f->year_min || k->f->year_max) {
-        int y = k->m->year[i];
-        if (y == 0 || (k->f->year_min && y < k->f->year_min) || (k->f->year_max && y > k->f->year_max))
-            return 0;
-    }
-    return 1;
-}
 
 /* Top k of every item's score with cold items scored by the feature map:
  * the same seen / exclusion / genre / year rules as cf_recommend. */
@@ -480,9 +463,9 @@ static long recommend_featmap(const req_t *r, cf_scratch_t *sc, const cf_who_t *
     }
     for (size_t i = 0; i < f->n_exclude; i++)
         topk_bitmap_set(bits, f->exclude[i]);
-    keep_ctx_t kc = {m, f};
+    cf_filter_ctx_t kc = {m, f};
     int attrs = f->genres_any || f->year_min || f->year_max;
-    topk_filter_t tf = {bits, NULL, n, attrs ? keep_item : NULL, &kc};
+    topk_filter_t tf = {bits, NULL, n, attrs ? cf_filter_keep : NULL, &kc};
     return (long)topk_dense(all, n, k, &tf, out);
 }
 
