@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 char *testutil_join(const char *dir, const char *name)
 {
@@ -91,4 +92,24 @@ char *testutil_read_file(const char *path, size_t *len)
     if (len)
         *len = got;
     return buf;
+}
+
+bool testutil_uv_run_until(uv_loop_t *loop, testutil_pred_fn pred, void *arg, int timeout_ms)
+{
+    uv_update_time(loop);
+    uint64_t end = uv_now(loop) + (uint64_t)timeout_ms;
+    while (!pred(arg)) {
+        if (uv_now(loop) >= end)
+            return false;
+        uv_run(loop, UV_RUN_ONCE);
+    }
+    return true;
+}
+
+void testutil_uv_run_for(uv_loop_t *loop, int ms)
+{
+    uv_update_time(loop);
+    uint64_t end = uv_now(loop) + (uint64_t)ms;
+    while (uv_now(loop) < end)
+        uv_run(loop, UV_RUN_ONCE);
 }

@@ -8,6 +8,7 @@
 #define RECSYS_TESTUTIL_H
 
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,5 +30,13 @@ void testutil_write_file(const char *path, const char *data, size_t len);
 char *testutil_read_file(const char *path, size_t *len);
 /* Joins a directory and a name into a new string. */
 char *testutil_join(const char *dir, const char *name);
+
+/* Runs loop one iteration at a time until pred(arg) holds (true) or
+ * timeout_ms passes (false). */
+struct uv_loop_s;
+typedef bool (*testutil_pred_fn)(void *arg);
+bool testutil_uv_run_until(struct uv_loop_s *loop, testutil_pred_fn pred, void *arg, int timeout_ms);
+/* Runs loop for ms milliseconds. */
+void testutil_uv_run_for(struct uv_loop_s *loop, int ms);
 
 #endif

@@ -71,26 +71,15 @@ static int teardown(void **state)
     return rc == 0 ? 0 : -1;
 }
 
-typedef bool (*pred_fn)(void *);
-
-static bool run_until(fx_t *f, pred_fn p, void *arg, int timeout_ms)
+/* The loop helpers of testutil, on this fixture's loop. */
+static bool run_until(fx_t *f, testutil_pred_fn p, void *arg, int timeout_ms)
 {
-    uv_update_time(&f->loop);
-    uint64_t end = uv_now(&f->loop) + (uint64_t)timeout_ms;
-    while (!p(arg)) {
-        if (uv_now(&f->loop) >= end)
-            return false;
-        uv_run(&f->loop, UV_RUN_ONCE);
-    }
-    return true;
+    return testutil_uv_run_until(&f->loop, p, arg, timeout_ms);
 }
 
 static void run_for(fx_t *f, int ms)
 {
-    uv_update_time(&f->loop);
-    uint64_t end = uv_now(&f->loop) + (uint64_t)ms;
-    while (uv_now(&f->loop) < end)
-        uv_run(&f->loop, UV_RUN_ONCE);
+    testutil_uv_run_for(&f->loop, ms);
 }
 
 static bool is_connected(void *arg)
