@@ -843,15 +843,24 @@ static void set_override(rank_job_t *j, const Recsys__V1__BlendWeights *w)
     j->has_override = true;
 }
 
+/* Starts the job of a request whose gw_check_* returned check: 0 creates it
+ * (NULL if that failed and was answered), anything else answers
+ * invalid_argument with err's message. The message is owned either way. */
+static rank_job_t *job_start(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, rank_kind_t kind, ProtobufCMessage *in,
+                             int check, const err_t *err)
+{
+    if (check != 0) {
+        gw_respond_error(r, GW_INVALID_ARGUMENT, err->msg, NULL);
+        protobuf_c_message_free_unpacked(in, NULL);
+        return NULL;
+    }
+    return job_new(gw, r, enc, kind, in);
+}
+
 void gw_rank_recommend(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__RecommendRequest *m)
 {
     err_t err;
-    if (gw_check_recommend(m, &gw->limits, &err) != 0) {
-        gw_respond_error(r, GW_INVALID_ARGUMENT, err.msg, NULL);
-        protobuf_c_message_free_unpacked(&m->base, NULL);
-        return;
-    }
-    rank_job_t *j = job_new(gw, r, enc, RANK_RECOMMEND, &m->base);
+    rank_job_t *j = job_start(gw, r, enc, RANK_RECOMMEND, &m->base, gw_check_recommend(m, &gw->limits, &err), &err);
     if (j == NULL)
         return;
     j->k = gw_effective_k(m->k, &gw->limits);
@@ -956,12 +965,7 @@ static void send_recommend(rank_job_t *j, Recsys__V1__HistoryEvent **history, si
 void gw_rank_similar(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__SimilarItemsRequest *m)
 {
     err_t err;
-    if (gw_check_similar(m, &gw->limits, &err) != 0) {
-        gw_respond_error(r, GW_INVALID_ARGUMENT, err.msg, NULL);
-        protobuf_c_message_free_unpacked(&m->base, NULL);
-        return;
-    }
-    rank_job_t *j = job_new(gw, r, enc, RANK_SIMILAR, &m->base);
+    rank_job_t *j = job_start(gw, r, enc, RANK_SIMILAR, &m->base, gw_check_similar(m, &gw->limits, &err), &err);
     if (j == NULL)
         return;
     j->k = gw_effective_k(m->k, &gw->limits);
@@ -1005,12 +1009,7 @@ static void start_similar(rank_job_t *j)
 void gw_rank_score(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__ScoreRequest *m)
 {
     err_t err;
-    if (gw_check_score(m, &gw->limits, &err) != 0) {
-        gw_respond_error(r, GW_INVALID_ARGUMENT, err.msg, NULL);
-        protobuf_c_message_free_unpacked(&m->base, NULL);
-        return;
-    }
-    rank_job_t *j = job_new(gw, r, enc, RANK_SCORE, &m->base);
+    rank_job_t *j = job_start(gw, r, enc, RANK_SCORE, &m->base, gw_check_score(m, &gw->limits, &err), &err);
     if (j == NULL)
         return;
     j->explain = m->explain;
