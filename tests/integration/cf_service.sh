@@ -30,6 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do echo "--- $f"; tail -20 "$f"; done; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/worker_env.bash"
 
 # ---- data
 data=$tmp/data
@@ -216,21 +217,5 @@ hup_under_load file
 stop file
 
 # ---- corrupt model files: exit 1, the file named
-cp "$tmp/cf.model" "$tmp/trunc.model"
-truncate -s $(($(stat -c %s "$tmp/cf.model") / 2)) "$tmp/trunc.model"
-cp "$tmp/cf.model" "$tmp/flip.model"
-off=$(($(stat -c %s "$tmp/cf.model") * 2 / 3))
-byte=$(od -An -tu1 -j "$off" -N1 "$tmp/flip.model" | tr -d ' ')
-printf "$(printf '\\%03o' $((byte ^ 0x5a)))" | dd of="$tmp/flip.model" bs=1 seek="$off" conv=notrunc 2> /dev/null
-for bad in trunc flip; do
-  rc=0
-  timeout 60 "$bin/recsys-cf" serve --model "$tmp/$bad.model" --listen tcp://127.0.0.1:0 --admin-port 0 \
-    2> "$tmp/$bad.log" || rc=$?
-  [ $rc -eq 1 ] || fail "$bad.model: exit status $rc, want 1"
-  grep '"model load failed"' "$tmp/$bad.log" | grep -q "$tmp/$bad.model" ||
-    fail "$bad.model: message does not name the file: $(cat "$tmp/$bad.log")"
-  echo "ok: $bad.model refused: $(jq -r 'select(.msg == "model load failed") | .error' "$tmp/$bad.log")"
-done
-rc=0; "$bin/recsys-cf" serve --listen tcp://127.0.0.1:0 2> "$tmp/none.log" || rc=$?
-[ $rc -eq 2 ] && grep -q -- "--model" "$tmp/none.log" || fail "no model or data: rc $rc $(cat "$tmp/none.log")"
+refuse_corrupt_models "$bin/recsys-cf" "$tmp/cf.model"
 echo "PASS"
