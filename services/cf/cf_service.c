@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/histmerge.h"
 #include "common/log.h"
 #include "common/topk.h"
 #include "services/cf/cf_features.h"
@@ -268,8 +269,26 @@ static int add_unknown(req_t *r, const char *id)
     return 0;
 }
 
+/* Whether the known user's training row rates item (sorted indices). */
+static bool row_has(const void *ctx, uint32_t item)
+{
+    const sparse_view_t *row = ctx;
+    size_t lo = 0, hi = row->nnz;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (row->idx[mid] < item)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < row->nnz && row->idx[lo] == item;
+}
+
 /* user_id and history into r (ids of r->m). dislike_value: what a DISLIKE
- * without a rating becomes (NAN: skipped, but seen). */
+ * without a rating becomes (NAN: skipped, but seen). Of the events of one
+ * item only the one common/histmerge.h picks counts (the latest rating, or
+ * without one and without a stored rating the latest implicit event), so
+ * the library's "an event overrides the stored rating" sees at most one. */
 static code_t read_history(req_t *r, const char *user_id, Recsys__V1__HistoryEvent **hist, size_t n,
                            float dislike_value)
 {
@@ -282,10 +301,16 @@ static code_t read_history(req_t *r, const char *user_id, Recsys__V1__HistoryEve
             return E_INVALID;
         r->user = find_id(r->m->user_ids, user_id);
     }
-    r->events = arena_alloc(r->arena, (n ? n : 1) * sizeof *r->events);
-    r->dislikes = arena_alloc(r->arena, (n ? n : 1) * sizeof *r->dislikes);
-    if (!r->events || !r->dislikes)
+    size_t m1 = n ? n : 1;
+    r->events = arena_alloc(r->arena, m1 * sizeof *r->events);
+    r->dislikes = arena_alloc(r->arena, m1 * sizeof *r->dislikes);
+    uint32_t *items = arena_alloc(r->arena, m1 * sizeof *items), *from = arena_alloc(r->arena, m1 * sizeof *from);
+    bool *expl = arena_alloc(r->arena, m1 * sizeof *expl);
+    uint64_t *scratch = arena_alloc(r->arena, m1 * sizeof *scratch);
+    uint8_t *keep = arena_alloc(r->arena, m1);
+    if (!r->events || !r->dislikes || !items || !from || !expl || !scratch || !keep)
         return oom(err);
+    size_t known = 0;
     for (size_t i = 0; i < n; i++) {
         const Recsys__V1__HistoryEvent *e = hist[i];
         if (check_str(err, "history", i, e->item_id) != E_NONE)
@@ -300,6 +325,19 @@ static code_t read_history(req_t *r, const char *user_id, Recsys__V1__HistoryEve
                 return oom(err);
             continue;
         }
+        items[known] = it;
+        expl[known] = histmerge_is_explicit(e->rating);
+        from[known++] = (uint32_t)i;
+    }
+    sparse_view_t row = {NULL, NULL, 0};
+    if (r->user != CF_NO_USER)
+        row = sparse_csr_row(&r->m->hist, r->user);
+    histmerge_pick(items, expl, known, row.nnz ? row_has : NULL, &row, scratch, keep);
+    for (size_t k = 0; k < known; k++) {
+        if (!keep[k])
+            continue;
+        const Recsys__V1__HistoryEvent *e = hist[from[k]];
+        uint32_t it = items[k];
         float v = e->rating > 0.0f ? e->rating : r->s->lim.implicit_rating;
         if (e->rating == 0.0f && e->type == RECSYS__V1__EVENT_TYPE__EVENT_TYPE_DISLIKE) {
             if (isnan(dislike_value)) {

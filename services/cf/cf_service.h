@@ -25,8 +25,11 @@
  * Requests (recsys.v1.WorkerRequest), and how each is answered:
  *
  *  score    user_id (known: its training history; unknown: ignored, not an
- *           error) and/or history events (folded in; an event overrides the
- *           stored rating of its item). Event values: rating > 0 is the
+ *           error) and/or history events in the order they happened
+ *           (folded in). Per item one thing counts (common/histmerge.h):
+ *           its latest explicit event (rating > 0), which overrides the
+ *           stored rating; else the stored rating, untouched by implicit
+ *           events; else its latest implicit event. Event values: rating > 0 is the
  *           rating; a rating of 0 is an implicit positive taken as
  *           cf-implicit-rating (view, click, like, unspecified), except
  *           DISLIKE without a rating, which is skipped but still counts as

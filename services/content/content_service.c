@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "common/dataset.h"
+#include "common/histmerge.h"
 #include "common/text.h"
 
 #define C_OK RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_NONE
@@ -414,9 +415,14 @@ static code_t handle_score(content_service_t *s, const Recsys__V1__WorkerScoreRe
     uint32_t *skipped = arena_alloc(a, nh * sizeof *skipped);
     const char **unknown = arena_alloc(a, (nh + nc) * sizeof *unknown);
     uint32_t *cand = nc ? arena_alloc(a, nc * sizeof *cand) : NULL;
-    if (!ev || !skipped || !unknown || (nc && !cand))
+    /* known history events: item, explicit?, position; then the pick */
+    uint32_t *hit = arena_alloc(a, nh * sizeof *hit), *hpos = arena_alloc(a, nh * sizeof *hpos);
+    bool *hexpl = arena_alloc(a, nh * sizeof *hexpl);
+    uint64_t *scratch = arena_alloc(a, nh * sizeof *scratch);
+    uint8_t *keep = arena_alloc(a, nh);
+    if (!ev || !skipped || !unknown || (nc && !cand) || !hit || !hpos || !hexpl || !scratch || !keep)
         return err_set(err, "out of memory"), C_INTERNAL;
-    size_t nev = 0, nskip = 0, nunk = 0, ncand = 0;
+    size_t nev = 0, nskip = 0, nunk = 0, ncand = 0, nknown = 0;
     for (size_t h = 0; h < nh; h++) {
         const Recsys__V1__HistoryEvent *e = r->history[h];
         char field[48];
@@ -432,6 +438,18 @@ static code_t handle_score(content_service_t *s, const Recsys__V1__WorkerScoreRe
             unknown[nunk++] = e->item_id;
             continue;
         }
+        hit[nknown] = j;
+        hexpl[nknown] = histmerge_is_explicit(e->rating);
+        hpos[nknown++] = (uint32_t)h;
+    }
+    /* One event per item counts (common/histmerge.h): the history is the
+     * user's stored ratings followed by the new events, in order. */
+    histmerge_pick(hit, hexpl, nknown, NULL, NULL, scratch, keep);
+    for (size_t k = 0; k < nknown; k++) {
+        if (!keep[k])
+            continue;
+        const Recsys__V1__HistoryEvent *e = r->history[hpos[k]];
+        uint32_t j = hit[k];
         if (e->rating == 0 && e->type == RECSYS__V1__EVENT_TYPE__EVENT_TYPE_DISLIKE) {
             skipped[nskip++] = j; /* seen, but no positive signal */
             continue;

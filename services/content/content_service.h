@@ -20,7 +20,11 @@
  *           INVALID_ARGUMENT, even with a user_id). Events with a rating > 0
  *           are rated; a rating of 0 is an implicit positive (view, click,
  *           like, unspecified) of weight 1, except DISLIKE without a rating,
- *           which is skipped (it still counts as seen). History items the
+ *           which is skipped (it still counts as seen). The history is in
+ *           the order things happened (the gateway: the user's stored
+ *           ratings, then the new events); per item only one event counts
+ *           (common/histmerge.h): the latest rated one, else the latest
+ *           implicit one. History items the
  *           model does not know are skipped and listed in unknown_item_ids;
  *           when no history item is known the answer is an empty list (not
  *           an error), so a caller can fall back. history_used = events that

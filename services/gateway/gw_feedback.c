@@ -419,7 +419,10 @@ static void on_recent(redisuv_t *r, redisReply *reply, const char *error, void *
         if (ev != NULL && items != NULL) {
             size_t m = 0;
             char *p = items;
-            for (size_t i = 0; i < n; i++) {
+            /* The list is newest first (LPUSH); the callback gets the
+             * events in the order they happened, so "the later one wins"
+             * holds for whoever folds them into a history. */
+            for (size_t i = n; i-- > 0;) {
                 redisReply *e = reply->element[i];
                 const char *it;
                 size_t il;

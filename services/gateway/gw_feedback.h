@@ -26,9 +26,11 @@
  * appendfsync always loses nothing). The tests' Redis runs without
  * persistence; the production compose file enables AOF.
  *
- * Reading back: gw_feedback_recent() returns a user's recent events (parsed)
- * so the gateway can add them to the history it sends the workers (fold-in):
- * the next Recommend reflects the feedback before any retraining.
+ * Reading back: gw_feedback_recent() returns a user's recent events (parsed,
+ * oldest first) so the gateway can add them to the history it sends the
+ * workers (fold-in): the next Recommend reflects the feedback before any
+ * retraining. The workers let one event per item count: the latest explicit
+ * rating, over any implicit event (common/histmerge.h).
  *
  * Training path: the stream is the durable log. Read it in pages with
  *   XRANGE recsys:feedback - + COUNT 10000
@@ -105,8 +107,9 @@ typedef struct gw_feedback_recent_event {
     int64_t ts_ms;
 } gw_feedback_recent_event_t;
 
-/* events newest first, valid during the call; on failure events NULL, n 0,
- * error set (the gateway then recommends without them). */
+/* events oldest first (the order they happened; the list keeps the newest
+ * max), valid during the call; on failure events NULL, n 0, error set (the
+ * gateway then recommends without them). */
 typedef void (*gw_feedback_recent_cb)(void *arg, const gw_feedback_recent_event_t *events, size_t n,
                                       const char *error);
 

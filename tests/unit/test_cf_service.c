@@ -266,6 +266,137 @@ static void test_score_history(void **state)
     cf_service_free(s);
 }
 
+/* Scores of every item for the request c (k = 0, every item a candidate)
+ * must equal the library's for who: the worker folded in exactly who. */
+static void expect_scores_of(call_t *c, const cf_service_t *s, const cf_who_t *who, int history_used)
+{
+    static char *all[] = {"a", "b", "c", "d", "e", "f", "g"};
+    c->score.candidate_item_ids = all;
+    c->score.n_candidate_item_ids = 7;
+    c->score.k = 0;
+    c->filters.include_seen = 1;
+    c->score.filters = &c->filters;
+    run(c, s);
+    const Recsys__V1__WorkerScoredList *l = scored(c);
+    assert_int_equal(l->n_items, 7);
+    assert_int_equal(l->history_used, history_used);
+    const cf_model_t *m = cf_service_model(s);
+    cf_scratch_t *sc = cf_scratch_new();
+    for (size_t i = 0; i < l->n_items; i++) {
+        uint32_t it = idx_of(s, l->items[i]->item_id);
+        float want;
+        err_t err;
+        assert_int_equal(cf_score_items(m, sc, who, &it, 1, &want, &err), 0);
+        if (fabsf(l->items[i]->score - want) > 1e-5f)
+            fail_msg("%s: score %g, want %g", l->items[i]->item_id, (double)l->items[i]->score, (double)want);
+    }
+    cf_scratch_free(sc);
+}
+
+/* One event per item counts: the latest explicit rating, whether implicit
+ * events of the item come before or after it; a stored rating of the known
+ * user beats any implicit event; an implicit event counts only for an item
+ * without any rating (the latest implicit one). */
+static void test_score_explicit_wins(void **state)
+{
+    (void)state;
+    const Recsys__V1__EventType R = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_RATING,
+                                V = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_VIEW,
+                                C = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_CLICK,
+                                L = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_LIKE,
+                                D = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_DISLIKE;
+    for (cf_kind_t kind = CF_KIND_ALS; kind <= CF_KIND_MF; kind++) {
+        cf_service_t *s = make(kind, 0);
+        const cf_model_t *m = cf_service_model(s);
+        uint32_t u1 = idmap_find(m->user_ids, "u1", 2);
+        call_t c;
+        size_t n;
+
+        /* u1 rated b 3 (stored): a later view of b changes nothing. */
+        call_init(&c, RECSYS__V1__WORKER_REQUEST__BODY_SCORE);
+        n = 0;
+        add_event(&c, &n, "b", 0, V);
+        c.score.history = c.evp;
+        c.score.n_history = n;
+        c.score.user_id = "u1";
+        expect_scores_of(&c, s, &(cf_who_t){u1, NULL, 0}, 3);
+        call_done(&c);
+
+        /* A new explicit rating of b replaces the stored one; the implicit
+         * events around it do not. */
+        call_init(&c, RECSYS__V1__WORKER_REQUEST__BODY_SCORE);
+        n = 0;
+        add_event(&c, &n, "b", 0, C);
+        add_event(&c, &n, "b", 1, R);
+        add_event(&c, &n, "b", 0, V);
+        add_event(&c, &n, "b", 0, L);
+        c.score.history = c.evp;
+        c.score.n_history = n;
+        c.score.user_id = "u1";
+        cf_event_t b1[] = {{idx_of(s, "b"), 1}};
+        expect_scores_of(&c, s, &(cf_who_t){u1, b1, 1}, 3);
+        call_done(&c);
+
+        /* Anonymous: among ratings the latest wins, implicit events of the
+         * item never do; an item without a rating takes its latest
+         * implicit event (d: the view, 4). */
+        call_init(&c, RECSYS__V1__WORKER_REQUEST__BODY_SCORE);
+        n = 0;
+        add_event(&c, &n, "e", 0, V);
+        add_event(&c, &n, "e", 5, R);
+        add_event(&c, &n, "d", 0, C);
+        add_event(&c, &n, "e", 2, 0);
+        add_event(&c, &n, "e", 0, L);
+        add_event(&c, &n, "d", 0, V);
+        c.score.history = c.evp;
+        c.score.n_history = n;
+        cf_event_t e2[] = {{idx_of(s, "e"), 2}, {idx_of(s, "d"), 4}};
+        expect_scores_of(&c, s, &(cf_who_t){CF_NO_USER, e2, 2}, 2);
+        call_done(&c);
+
+        /* The latest implicit event of an unrated item wins: viewed, then
+         * disliked: only seen, nothing folded in (old: the view counted). */
+        call_init(&c, RECSYS__V1__WORKER_REQUEST__BODY_SCORE);
+        n = 0;
+        add_event(&c, &n, "a", 4, R);
+        add_event(&c, &n, "f", 0, V);
+        add_event(&c, &n, "f", 0, D);
+        c.score.history = c.evp;
+        c.score.n_history = n;
+        cf_event_t a4[] = {{idx_of(s, "a"), 4}};
+        expect_scores_of(&c, s, &(cf_who_t){CF_NO_USER, a4, 1}, 1);
+        call_done(&c);
+        cf_service_free(s);
+    }
+
+    /* Predict: u3's stored f 1 stands against a later implicit event. */
+    cf_service_t *s = make(CF_KIND_MF, 1);
+    const cf_model_t *mf = cf_service_predict_model(s);
+    call_t c;
+    call_init(&c, RECSYS__V1__WORKER_REQUEST__BODY_PREDICT);
+    size_t n = 0;
+    add_event(&c, &n, "f", 0, V);
+    c.predict.history = c.evp;
+    c.predict.n_history = n;
+    c.predict.user_id = "u3";
+    char *items[] = {"a", "c", "g"};
+    c.predict.item_ids = items;
+    c.predict.n_item_ids = 3;
+    run(&c, s);
+    assert_int_equal(c.code, C_NONE);
+    cf_scratch_t *sc = cf_scratch_new();
+    cf_who_t who = {idmap_find(mf->user_ids, "u3", 2), NULL, 0};
+    uint32_t it[] = {idx_of(s, "a"), idx_of(s, "c"), idx_of(s, "g")};
+    float want[3];
+    err_t err;
+    assert_int_equal(cf_predict(mf, sc, &who, it, 3, want, &err), 0);
+    for (int i = 0; i < 3; i++)
+        assert_float_equal(c.reply.predictions->ratings[i], want[i], 1e-6);
+    cf_scratch_free(sc);
+    call_done(&c);
+    cf_service_free(s);
+}
+
 static void test_score_nobody_is_popularity(void **state)
 {
     (void)state;
@@ -860,6 +991,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_score_known_user), cmocka_unit_test(test_score_history),
+        cmocka_unit_test(test_score_explicit_wins),
         cmocka_unit_test(test_score_nobody_is_popularity), cmocka_unit_test(test_score_candidates),
         cmocka_unit_test(test_filters), cmocka_unit_test(test_similar), cmocka_unit_test(test_predict),
         cmocka_unit_test(test_validation), cmocka_unit_test(test_load), cmocka_unit_test(test_cold_items), cmocka_unit_test(test_concurrent),

@@ -358,6 +358,36 @@ static void test_score(void **state)
     content_service_free(s);
 }
 
+/* One event per item counts: the latest explicit rating, whether implicit
+ * events of the item come before or after it; an implicit event counts only
+ * for an item without any rating (its latest implicit event). */
+static void test_score_explicit_wins(void **state)
+{
+    const Recsys__V1__EventType V = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_VIEW,
+                                C = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_CLICK,
+                                D = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_DISLIKE;
+    content_service_t *s = service(100);
+    call_t c;
+    /* The centred case of test_score (a = 5, d = 1), with implicit events
+     * of a and d before and after their ratings and an older rating of d:
+     * the same answer, from two events. */
+    score(s, &c,
+          (const ev_t[]){{"a", 0, V}, {"d", 3, 0}, {"a", 5, 0}, {"d", 0, C}, {"d", 1, 0}, {"d", 0, V}, {"a", 0, C}},
+          7, 3, NULL, 0, NULL, 1);
+    expect_list(&c, 3, (const char *[]){"b", "e", "c"},
+                (const float[]){S01 / 2, S01 / 2, (S02 - S23) / 2}, (const char *[]){"a", "a", "a"});
+    expect_unknown(&c, 0, NULL, 2);
+    done(&c);
+    /* An unrated item takes its latest implicit event: b viewed, then
+     * disliked: seen, no signal; e clicked twice counts once. Alone, e
+     * gives score(j) = s_ej: b 1 (seen: excluded), a S01. */
+    score(s, &c, (const ev_t[]){{"b", 0, V}, {"e", 0, C}, {"b", 0, D}, {"e", 0, C}}, 4, 2, NULL, 0, NULL, 1);
+    expect_list(&c, 2, (const char *[]){"a", "c"}, (const float[]){S01, 0}, (const char *[]){"e", ""});
+    expect_unknown(&c, 0, NULL, 1);
+    done(&c);
+    content_service_free(s);
+}
+
 static void test_score_candidates(void **state)
 {
     content_service_t *s = service(100);
@@ -669,6 +699,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_similar),          cmocka_unit_test(test_similar_errors),
         cmocka_unit_test(test_score),            cmocka_unit_test(test_score_candidates),
+        cmocka_unit_test(test_score_explicit_wins),
         cmocka_unit_test(test_score_errors),     cmocka_unit_test(test_items),
         cmocka_unit_test(test_info),             cmocka_unit_test(test_load_paths),
         cmocka_unit_test(test_concurrent),

@@ -239,8 +239,8 @@ static void test_recent_capped_and_parsed(void **state)
     recent_t r = recent(f, user, 0);
     assert_string_equal(r.error, "");
     assert_int_equal(r.n, 5); /* capped */
-    for (int i = 0; i < 5; i++) { /* newest first */
-        int j = 7 - i;
+    for (int i = 0; i < 5; i++) { /* the 5 newest, oldest first (the order they happened) */
+        int j = 3 + i;
         assert_string_equal(r.items[i], items[j]);
         assert_true(r.ratings[i] == (float)j * 0.5f);
         assert_int_equal(r.types[i], 1 + j % 5);
@@ -248,7 +248,8 @@ static void test_recent_capped_and_parsed(void **state)
     }
     r = recent(f, user, 2);
     assert_int_equal(r.n, 2);
-    assert_string_equal(r.items[0], "item 7");
+    assert_string_equal(r.items[0], "item 6");
+    assert_string_equal(r.items[1], "item 7");
     r = recent(f, "nobody", 10);
     assert_int_equal(r.n, 0);
     assert_string_equal(r.error, "");
