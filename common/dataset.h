@@ -157,10 +157,16 @@ int dataset_load_ratings_file(dataset_t *ds, const char *name, ratings_t **out, 
  *
  * A CSV (RFC 4180, one header row naming the columns in any order:
  * user_id (or user), item_id (or item), rating, and optionally timestamp in
- * integer seconds) merged into ds's ratings:
+ * integer seconds and implicit, 0 or 1: 1 marks an event without a rating
+ * that the exporter gave one, as recsys-data export-feedback writes)
+ * merged into ds's ratings:
  *  - a row for a (user, item) pair the dataset already has replaces that
  *    rating (value and timestamp); among the extra rows themselves the last
  *    one of a pair wins, so an exported event log can be merged as is;
+ *  - except implicit rows (common/histmerge.h): they never replace a
+ *    rating, neither the dataset's nor an explicit row of the file (before
+ *    or after them); they count only for a pair without any, the last
+ *    implicit row of the pair winning;
  *  - a user the dataset does not know is added to ds->users;
  *  - an item not in the catalog is an error naming the row
  *    ("feedback.csv:7: unknown item id 'x' (not in the catalog)"): the
@@ -176,7 +182,8 @@ typedef struct dataset_merge_stats {
     uint64_t rows;      /* data rows read */
     uint64_t replaced;  /* existing ratings overwritten */
     uint64_t added;     /* new (user, item) pairs */
-    uint64_t collapsed; /* rows superseded by a later row of the same pair */
+    uint64_t collapsed; /* rows superseded by another row of the same pair */
+    uint64_t implicit_ignored; /* implicit rows of pairs the dataset rates */
     uint32_t new_users; /* users added to ds->users */
 } dataset_merge_stats_t;
 

@@ -5,7 +5,12 @@
  * The extra file is small next to the dataset, so memory follows it: its
  * rows are read into arrays and collapsed by (user, item) through an
  * open-addressing table (last row wins), then ONE pass over the dataset's
- * ratings finds the pairs that exist. Without any, the new rows are
+ * ratings finds the pairs that exist. Rows flagged implicit (an event
+ * without a rating, which export-feedback gave a value) follow
+ * common/histmerge.h: per pair the latest explicit row wins over implicit
+ * rows before or after it, a dataset rating is never replaced by an
+ * implicit row, and an implicit row counts only for a pair without any
+ * rating. Without existing pairs, the new rows are
  * appended in place; otherwise a new store is built (kept ratings, then the
  * merged rows), because ratings_t has no removal and an overwritten
  * timestamp could need the 64-bit widening only ratings_add() knows.
@@ -18,12 +23,15 @@
 #include "common/csv.h"
 #include "common/dataset.h"
 #include "common/dataset_internal.h"
+#include "common/histmerge.h"
 
 typedef struct extra_row {
     uint32_t user, item;
     float value;
     int64_t ts;
-    uint32_t hits; /* existing ratings of the pair (0 or 1 in a valid dataset) */
+    uint32_t hits; /* existing ratings of the pair replaced (0 or 1 in a valid dataset) */
+    bool implicit; /* an event without a rating: never replaces a rating */
+    bool ignored;  /* implicit, and the dataset rates the pair: not applied */
 } extra_row_t;
 
 typedef struct extra_set {
@@ -73,14 +81,19 @@ static int set_grow(extra_set_t *s)
     return 0;
 }
 
-/* Adds or overwrites the pair; 1 when it overwrote, 0 when added, -1 OOM. */
+/* Adds the pair, or settles it with the row already there (the later
+ * row wins unless it is implicit and the earlier one explicit); 1 when the
+ * pair was there (one of the two rows no longer counts), 0 when added, -1
+ * OOM. */
 static int set_put(extra_set_t *s, const extra_row_t *row)
 {
     if (s->n + 1 > s->cap && set_grow(s) != 0)
         return -1;
     size_t i = set_find(s, row->user, row->item);
     if (s->slot[i] != 0) {
-        s->rows[s->slot[i] - 1] = *row;
+        extra_row_t *old = &s->rows[s->slot[i] - 1];
+        if (histmerge_replaces(!old->implicit, !row->implicit))
+            *old = *row;
         return 1;
     }
     s->rows[s->n] = *row;
@@ -99,7 +112,7 @@ static int field_is(csv_field_t f, const char *name)
 }
 
 typedef struct extra_cols {
-    int user, item, rating, ts;
+    int user, item, rating, ts, implicit;
     size_t nfields;
 } extra_cols_t;
 
@@ -109,9 +122,9 @@ static int read_header(csv_reader_t *r, extra_cols_t *c, err_t *err)
     if (rc < 0)
         return -1;
     if (rc == 0)
-        return err_set(err, "%s: empty file (expected a header user_id,item_id,rating[,timestamp])",
+        return err_set(err, "%s: empty file (expected a header user_id,item_id,rating[,timestamp][,implicit])",
                        csv_name(r));
-    c->user = c->item = c->rating = c->ts = -1;
+    c->user = c->item = c->rating = c->ts = c->implicit = -1;
     c->nfields = csv_nfields(r);
     for (size_t i = 0; i < c->nfields; i++) {
         csv_field_t f = csv_field(r, i);
@@ -119,9 +132,11 @@ static int read_header(csv_reader_t *r, extra_cols_t *c, err_t *err)
                    : field_is(f, "item_id") || field_is(f, "item") ? &c->item
                    : field_is(f, "rating")                         ? &c->rating
                    : field_is(f, "timestamp")                      ? &c->ts
+                   : field_is(f, "implicit")                       ? &c->implicit
                                                                    : NULL;
         if (col == NULL)
-            return csv_error(r, err, "unknown column '%.*s' (expected user_id, item_id, rating, timestamp)",
+            return csv_error(r, err,
+                             "unknown column '%.*s' (expected user_id, item_id, rating, timestamp, implicit)",
                              clip_len(f.len), f.ptr);
         if (*col >= 0)
             return csv_error(r, err, "column '%.*s' given twice", clip_len(f.len), f.ptr);
@@ -158,6 +173,12 @@ static int read_rows(csv_reader_t *r, const catalog_t *cat, idmap_t *users, extr
             return csv_error(r, err, "bad rating '%.*s'", clip_len(fr.len), fr.ptr);
         if (c.ts >= 0 && ds_parse_i64(f[c.ts], &row.ts) != 0)
             return csv_error(r, err, "bad timestamp '%.*s'", clip_len(f[c.ts].len), f[c.ts].ptr);
+        if (c.implicit >= 0) {
+            csv_field_t fl = f[c.implicit];
+            if (fl.len != 1 || (fl.ptr[0] != '0' && fl.ptr[0] != '1'))
+                return csv_error(r, err, "bad implicit flag '%.*s' (0 or 1)", clip_len(fl.len), fl.ptr);
+            row.implicit = fl.ptr[0] == '1';
+        }
         int added = idmap_intern(users, fu.ptr, fu.len, &row.user);
         int put = added < 0 ? -1 : set_put(set, &row);
         if (put < 0)
@@ -183,10 +204,16 @@ static int apply(dataset_t *ds, extra_set_t *set, dataset_merge_stats_t *st, err
         size_t k = set_find(set, old->user[i], old->item[i]);
         if (set->slot[k] == 0)
             continue;
+        extra_row_t *row = &set->rows[set->slot[k] - 1];
+        if (row->implicit) { /* the dataset's rating stands */
+            st->implicit_ignored += !row->ignored;
+            row->ignored = true;
+            continue;
+        }
         if (drop == NULL && (drop = calloc(old->n, 1)) == NULL)
             goto oom;
         drop[i] = 1;
-        set->rows[set->slot[k] - 1].hits++;
+        row->hits++;
         st->replaced++;
     }
     if (drop) {
@@ -205,6 +232,8 @@ static int apply(dataset_t *ds, extra_set_t *set, dataset_merge_stats_t *st, err
     }
     for (size_t k = 0; k < set->n; k++) {
         const extra_row_t *row = &set->rows[k];
+        if (row->ignored)
+            continue;
         if (ratings_add(dst, row->user, row->item, row->value, row->ts) != 0)
             goto oom;
         st->added += row->hits == 0;

@@ -4,16 +4,25 @@
  *
  *   recsys-data info  --data DIR            layout, counts, ranges, load time
  *   recsys-data items --data DIR [--limit N] items as TSV
- *   recsys-data export-feedback --out FILE.csv [--since ID] [redis options]
+ *   recsys-data export-feedback --out FILE.csv [--since ID] [--allow-gap] [redis options]
  *
  * info and items go through dataset_load() exactly as the workers do, so a
  * file that this tool rejects is one the services reject, with the same
  * file:line. export-feedback pages the stream (gw_feedback.h) with plain
  * blocking hiredis (an offline tool: no event loop) and writes
- * user_id,item_id,rating,timestamp, the format of --extra-ratings.
+ * user_id,item_id,rating,timestamp,implicit, the format of --extra-ratings
+ * (implicit 1: an event without a rating, given --implicit-rating or
+ * --dislike-rating; the merge never lets such a row replace a rating).
+ *
+ * Gaps: the stream is capped (XADD MAXLEN ~), so entries after --since can
+ * be trimmed before anyone exported them. Every page is read in one
+ * MULTI/EXEC with XINFO STREAM, so the page and the stream's state are one
+ * snapshot; the export stops (nothing written) when entries after the
+ * cursor are gone, unless --allow-gap (then a warning). See check_gap().
  */
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +54,19 @@ static const cfg_option_t export_options[] = {
     {"stream", CFG_STRING, "recsys:feedback",
      "export-feedback: the gateway's feedback stream (<feedback-key-prefix>:feedback).", 0, 0},
     {"since", CFG_STRING, NULL,
-     "export-feedback: export only entries after this stream id (the last_id a previous export "
-     "printed); empty: from the start.",
+     "export-feedback: export only entries strictly after this stream id (the last_id a previous "
+     "export printed), to resume; empty or 0-0: from the start. Entries after it that the stream "
+     "has already trimmed stop the export (see --allow-gap).",
      0, 0},
-    {"out", CFG_STRING, NULL, "export-feedback: CSV written (user_id,item_id,rating,timestamp).", 0,
-     0},
+    {"allow-gap", CFG_BOOL, "false",
+     "export-feedback: when entries after --since (or, without it, any entries) were trimmed or "
+     "deleted before being exported, warn on stderr and export what is left instead of failing.",
+     0, 0},
+    {"out", CFG_STRING, NULL,
+     "export-feedback: CSV written (user_id,item_id,rating,timestamp,implicit; implicit 1: an event "
+     "without a rating, given --implicit-rating or --dislike-rating, which never replaces a rating "
+     "when merged with --extra-ratings).",
+     0, 0},
     {"append", CFG_BOOL, "false",
      "export-feedback: keep the rows already in --out (a previous export) and add the new ones "
      "after them, so with --since the file stays the whole history.",
@@ -63,11 +80,13 @@ static const cfg_option_t export_options[] = {
 };
 
 #define EXPORT_PAGE 10000
-#define EXPORT_HEADER "user_id,item_id,rating,timestamp\n"
+#define EXPORT_HEADER "user_id,item_id,rating,timestamp,implicit\n"
+#define EXPORT_HEADER_V1 "user_id,item_id,rating,timestamp\n" /* before the implicit column */
 
 typedef struct export_counts {
     unsigned long long entries, written, skipped;
     char last_id[64];
+    bool gap; /* entries were lost (only with --allow-gap) */
 } export_counts_t;
 
 /* Writes one CSV field, quoted when it has to be (RFC 4180). */
@@ -130,6 +149,7 @@ static int export_entry(const redisReply *e, FILE *out, double implicit, double 
         ms = strtoll(id, NULL, 10); /* the id's time part, ms */
     }
     n->entries++;
+    int implicit_row = r == 0; /* no rating: the value below is ours */
     if (r == 0)
         r = type && strcmp(type->str, "dislike") == 0 ? dislike : implicit;
     if (r == 0) {
@@ -139,7 +159,7 @@ static int export_entry(const redisReply *e, FILE *out, double implicit, double 
     put_csv(out, user->str, user->len);
     fputc(',', out);
     put_csv(out, item->str, item->len);
-    fprintf(out, ",%.9g,%lld\n", r, ms / 1000);
+    fprintf(out, ",%.9g,%lld,%d\n", r, ms / 1000, implicit_row);
     n->written++;
     return 0;
 }
@@ -193,6 +213,225 @@ fail:
     return NULL;
 }
 
+/* ---- stream ids, XINFO STREAM and the gap check */
+
+typedef struct stream_id {
+    unsigned long long ms, seq;
+} stream_id_t;
+
+/* "MS-SEQ" or "MS" (= MS-0, as Redis reads a range start); 0 when valid. */
+static int stream_id_parse(const char *s, stream_id_t *id)
+{
+    char *end;
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    id->ms = strtoull(s, &end, 10);
+    id->seq = 0;
+    if (errno == 0 && *end == '-') {
+        const char *q = end + 1;
+        if (*q < '0' || *q > '9')
+            return -1;
+        id->seq = strtoull(q, &end, 10);
+    }
+    return errno != 0 || *end != '\0' ? -1 : 0;
+}
+
+static int stream_id_cmp(stream_id_t a, stream_id_t b)
+{
+    if (a.ms != b.ms)
+        return a.ms < b.ms ? -1 : 1;
+    return a.seq < b.seq ? -1 : a.seq > b.seq;
+}
+
+/* What XINFO STREAM says; deleted = entries-added - length (-1: Redis
+ * before 7.0 reports no entries-added), max_deleted only from 7.0 on. */
+typedef struct stream_info {
+    bool exists, has_first, has_max_deleted;
+    stream_id_t first, last_generated, max_deleted;
+    char first_str[64], max_deleted_str[64];
+    long long length, added, deleted;
+} stream_info_t;
+
+static const redisReply *map_get(const redisReply *m, const char *key)
+{
+    for (size_t i = 0; i + 1 < m->elements; i += 2)
+        if (m->element[i]->type == REDIS_REPLY_STRING && strcmp(m->element[i]->str, key) == 0)
+            return m->element[i + 1];
+    return NULL;
+}
+
+static int id_field(const redisReply *v, const char *what, stream_id_t *id, char *str, size_t strsz, err_t *err)
+{
+    if (v == NULL || v->type != REDIS_REPLY_STRING || stream_id_parse(v->str, id) != 0)
+        return err_set(err, "XINFO STREAM: bad %s%s%.40s", what, v && v->type == REDIS_REPLY_STRING ? " " : "",
+                       v && v->type == REDIS_REPLY_STRING ? v->str : "");
+    if (str)
+        snprintf(str, strsz, "%s", v->str);
+    return 0;
+}
+
+static int parse_xinfo(const redisReply *r, stream_info_t *si, err_t *err)
+{
+    memset(si, 0, sizeof *si);
+    si->deleted = -1;
+    if (r->type == REDIS_REPLY_ERROR && strstr(r->str, "no such key") != NULL)
+        return 0; /* no stream (yet, or any more) */
+    if (r->type == REDIS_REPLY_ERROR)
+        return err_set(err, "XINFO STREAM: %s", r->str);
+    if (r->type != REDIS_REPLY_ARRAY)
+        return err_set(err, "XINFO STREAM: unexpected reply type %d", r->type);
+    si->exists = true;
+    const redisReply *len = map_get(r, "length"), *added = map_get(r, "entries-added");
+    const redisReply *first = map_get(r, "first-entry"), *maxdel = map_get(r, "max-deleted-entry-id");
+    if (len == NULL || len->type != REDIS_REPLY_INTEGER)
+        return err_set(err, "XINFO STREAM: no length");
+    si->length = len->integer;
+    if (id_field(map_get(r, "last-generated-id"), "last-generated-id", &si->last_generated, NULL, 0, err) != 0)
+        return -1;
+    if (added != NULL && added->type == REDIS_REPLY_INTEGER) {
+        si->added = added->integer;
+        si->deleted = added->integer - si->length;
+    }
+    if (maxdel != NULL) {
+        if (id_field(maxdel, "max-deleted-entry-id", &si->max_deleted, si->max_deleted_str,
+                     sizeof si->max_deleted_str, err) != 0)
+            return -1;
+        si->has_max_deleted = true;
+    }
+    if (first != NULL && first->type == REDIS_REPLY_ARRAY && first->elements >= 1) {
+        if (id_field(first->element[0], "first-entry id", &si->first, si->first_str, sizeof si->first_str,
+                     err) != 0)
+            return -1;
+        si->has_first = true;
+    }
+    return 0;
+}
+
+/* Whether entries after the cursor (the last id exported, or --since; none
+ * when from_start) are gone, with the reason in msg. deleted_before: the
+ * stream's deleted count at the previous page (-1: first page). Entries
+ * leave a stream by trimming (from the oldest: Redis 7 counts them,
+ * entries-added - length, without their ids) or XDEL (Redis 7 keeps the
+ * largest id, max-deleted-entry-id). So:
+ *  - from the start: every deleted entry is lost, and their count is exact;
+ *  - after a cursor: XDEL after it shows in max-deleted-entry-id; trimming
+ *    after it shows as the first entry left being newer than the cursor
+ *    (or, the stream empty, the last id generated), with entries deleted
+ *    since the previous look. How many of the deleted entries came after
+ *    the cursor is not known: the message gives the bound. (Trimmed up to
+ *    exactly the cursor looks the same: no entry may be lost then.)
+ * Redis before 7.0 (no entries-added) leaves only "the first entry left is
+ * newer than the cursor": from the start nothing can be checked (a
+ * warning). Returns 1 on a gap, 0 without, 2 "cannot check". */
+static int check_gap(const char *stream, const char *cursor_str, stream_id_t cursor, bool from_start,
+                     bool mid_export, const stream_info_t *si, long long deleted_before, char *msg, size_t msz)
+{
+    const char *when = mid_export ? " during the export" : "";
+    if (!si->exists) {
+        if (from_start && !mid_export)
+            return 0;
+        if (mid_export)
+            snprintf(msg, msz, "stream %s was deleted during the export, after entry %s", stream, cursor_str);
+        else
+            snprintf(msg, msz,
+                     "stream %s does not exist, but --since %s resumes an earlier export of it: a wrong --stream, "
+                     "or Redis lost or deleted the stream (and any entries after %s)",
+                     stream, cursor_str, cursor_str);
+        return 1;
+    }
+    long long fresh = si->deleted < 0 ? -1 : deleted_before < 0 ? si->deleted : si->deleted - deleted_before;
+    if (si->has_max_deleted && stream_id_cmp(si->max_deleted, cursor) > 0 && !from_start) {
+        snprintf(msg, msz,
+                 "stream %s: entries after %s were deleted%s before they were exported: max-deleted-entry-id %s "
+                 "is newer than %s (deleted with XDEL; how many is not known)",
+                 stream, cursor_str, when, si->max_deleted_str, cursor_str);
+        return 1;
+    }
+    if (from_start && !mid_export) {
+        if (si->deleted < 0) {
+            snprintf(msg, msz,
+                     "stream %s: cannot check for entries trimmed before this export: this Redis reports no "
+                     "entries-added in XINFO STREAM (Redis 7.0 does)",
+                     stream);
+            return 2;
+        }
+        if (si->deleted == 0)
+            return 0;
+        snprintf(msg, msz,
+                 "stream %s: %lld entries were trimmed or deleted before they were exported (entries-added %lld, "
+                 "length %lld); the first entry left is %s",
+                 stream, si->deleted, si->added, si->length, si->has_first ? si->first_str : "(none: empty)");
+        return 1;
+    }
+    if (fresh == 0)
+        return 0; /* nothing left the stream since we last looked */
+    bool newer = si->has_first ? stream_id_cmp(si->first, cursor) > 0 : stream_id_cmp(si->last_generated, cursor) > 0;
+    if (!newer)
+        return 0;
+    char lost[160];
+    if (fresh > 0)
+        snprintf(lost, sizeof lost, "up to %lld entries lost (%lld left the stream%s: entries-added %lld, length %lld)",
+                 fresh, fresh, mid_export ? " while exporting" : " since it was created", si->added, si->length);
+    else
+        snprintf(lost, sizeof lost, "how many is not known (this Redis reports no entries-added)");
+    if (si->has_first)
+        snprintf(msg, msz,
+                 "stream %s: entries after %s were trimmed%s before they were exported: the first entry left, %s, "
+                 "is newer than %s; %s",
+                 stream, cursor_str, when, si->first_str, cursor_str, lost);
+    else
+        snprintf(msg, msz,
+                 "stream %s: entries after %s were trimmed%s before they were exported: the stream is empty and its "
+                 "last id is newer than %s; %s",
+                 stream, cursor_str, when, cursor_str, lost);
+    return 1;
+}
+
+/* One page in one snapshot: MULTI, XINFO STREAM, XRANGE, EXEC. *exec gets
+ * the EXEC reply (free it); *info and *range point into it. */
+static int read_page(redisContext *c, const char *stream, const char *start, redisReply **exec,
+                     const redisReply **info, const redisReply **range, err_t *err)
+{
+    *exec = NULL;
+    if (redisAppendCommand(c, "MULTI") != REDIS_OK || redisAppendCommand(c, "XINFO STREAM %s", stream) != REDIS_OK ||
+        redisAppendCommand(c, "XRANGE %s %s + COUNT %d", stream, start, EXPORT_PAGE) != REDIS_OK ||
+        redisAppendCommand(c, "EXEC") != REDIS_OK)
+        return err_set(err, "XRANGE %s %s: out of memory", stream, start);
+    redisReply *rep[4] = {NULL, NULL, NULL, NULL};
+    int rc = 0;
+    for (int i = 0; i < 4; i++)
+        if (redisGetReply(c, (void **)&rep[i]) != REDIS_OK) {
+            rc = err_set(err, "XRANGE %s %s: %s", stream, start, c->errstr);
+            break;
+        }
+    for (int i = 0; i < 3 && rc == 0; i++)
+        if (rep[i]->type == REDIS_REPLY_ERROR)
+            rc = err_set(err, "%s %s: %s", i == 0 ? "MULTI" : i == 1 ? "XINFO STREAM" : "XRANGE", stream,
+                         rep[i]->str);
+    if (rc == 0 && rep[3]->type == REDIS_REPLY_ERROR)
+        rc = err_set(err, "XRANGE %s %s: %s", stream, start, rep[3]->str);
+    else if (rc == 0 && (rep[3]->type != REDIS_REPLY_ARRAY || rep[3]->elements != 2))
+        rc = err_set(err, "XRANGE %s %s: unexpected reply to EXEC", stream, start);
+    if (rc == 0) {
+        const redisReply *x = rep[3]->element[1];
+        if (x->type == REDIS_REPLY_ERROR)
+            rc = err_set(err, "XRANGE %s %s: %s", stream, start, x->str);
+        else if (x->type != REDIS_REPLY_ARRAY)
+            rc = err_set(err, "XRANGE %s %s: unexpected reply type %d", stream, start, x->type);
+    }
+    for (int i = 0; i < 3; i++)
+        freeReplyObject(rep[i]);
+    if (rc != 0) {
+        freeReplyObject(rep[3]);
+        return -1;
+    }
+    *exec = rep[3];
+    *info = rep[3]->element[0];
+    *range = rep[3]->element[1];
+    return 0;
+}
+
 /* Pages the stream into the CSV at out_path (written to a temporary name,
  * renamed when complete, so a failed export never leaves half a file). */
 static int export_feedback(const cfg_t *cfg, export_counts_t *n, err_t *err)
@@ -200,11 +439,17 @@ static int export_feedback(const cfg_t *cfg, export_counts_t *n, err_t *err)
     const char *stream = cfg_str(cfg, "stream"), *since = cfg_str(cfg, "since");
     const char *out_path = cfg_str(cfg, "out");
     double implicit = cfg_double(cfg, "implicit-rating"), dislike = cfg_double(cfg, "dislike-rating");
+    bool allow_gap = cfg_bool(cfg, "allow-gap");
     memset(n, 0, sizeof *n);
     if (out_path == NULL || out_path[0] == '\0')
         return err_set(err, "export-feedback: --out FILE.csv is required");
     if (stream == NULL || stream[0] == '\0')
         return err_set(err, "export-feedback: --stream is empty");
+    stream_id_t cursor = {0, 0};
+    if (since && since[0] && (stream_id_parse(since, &cursor) != 0 || strlen(since) >= sizeof n->last_id))
+        return err_set(err, "export-feedback: --since '%.80s' is not a stream id (MS-SEQ, the last_id an export printed)",
+                       since);
+    bool from_start = cursor.ms == 0 && cursor.seq == 0; /* no --since, or 0-0 */
     redisContext *c = export_connect(cfg, err);
     if (c == NULL)
         return -1;
@@ -222,7 +467,12 @@ static int export_feedback(const cfg_t *cfg, export_counts_t *n, err_t *err)
         /* the previous export's rows first (its header checked) */
         char buf[65536];
         size_t got = fread(buf, 1, sizeof EXPORT_HEADER - 1, old);
-        if (got != sizeof EXPORT_HEADER - 1 || memcmp(buf, EXPORT_HEADER, got) != 0)
+        if (got >= sizeof EXPORT_HEADER_V1 - 1 && memcmp(buf, EXPORT_HEADER_V1, sizeof EXPORT_HEADER_V1 - 1) == 0)
+            rc = err_set(err,
+                         "%s:1: --append: an export without the implicit column (an older recsys-data): its "
+                         "rows cannot tell implicit events from ratings; export again from the start without --append",
+                         out_path);
+        else if (got != sizeof EXPORT_HEADER - 1 || memcmp(buf, EXPORT_HEADER, got) != 0)
             rc = err_set(err, "%s:1: --append: not an export (header is not %.*s)", out_path,
                          (int)sizeof EXPORT_HEADER - 2, EXPORT_HEADER);
         fwrite(buf, 1, got, out);
@@ -235,31 +485,48 @@ static int export_feedback(const cfg_t *cfg, export_counts_t *n, err_t *err)
         fputs(EXPORT_HEADER, out);
     }
     char start[80];
-    snprintf(start, sizeof start, "%s%s", since && since[0] ? "(" : "", since && since[0] ? since : "-");
-    if (since && since[0])
+    snprintf(start, sizeof start, "%s%s", from_start ? "" : "(", from_start ? "-" : since);
+    if (!from_start)
         snprintf(n->last_id, sizeof n->last_id, "%s", since);
-    for (; rc == 0;) {
-        redisReply *rep = redisCommand(c, "XRANGE %s %s + COUNT %d", stream, start, EXPORT_PAGE);
-        if (rep == NULL) {
-            rc = err_set(err, "XRANGE %s %s: %s", stream, start, c->errstr);
+    long long deleted_before = -1;
+    for (bool mid = false; rc == 0; mid = true) {
+        redisReply *exec;
+        const redisReply *info = NULL, *range = NULL;
+        stream_info_t si;
+        if (read_page(c, stream, start, &exec, &info, &range, err) != 0) {
+            rc = -1;
             break;
         }
-        if (rep->type == REDIS_REPLY_ERROR) {
-            rc = err_set(err, "XRANGE %s %s: %s", stream, start, rep->str);
-            freeReplyObject(rep);
+        if (parse_xinfo(info, &si, err) != 0) {
+            rc = -1;
+            freeReplyObject(exec);
             break;
         }
-        if (rep->type != REDIS_REPLY_ARRAY) {
-            rc = err_set(err, "XRANGE %s %s: unexpected reply type %d", stream, start, rep->type);
-            freeReplyObject(rep);
+        char msg[700];
+        bool started = from_start && !mid; /* no cursor yet */
+        int gap = check_gap(stream, started ? "the start" : n->last_id, cursor, started, mid, &si, deleted_before,
+                            msg, sizeof msg);
+        deleted_before = si.deleted;
+        if (gap == 1 && !allow_gap) {
+            rc = err_set(err, "%s. Nothing was written. --allow-gap exports what is left (export more often, or "
+                              "raise the gateway's feedback-stream-maxlen, to keep every event)",
+                         msg);
+            freeReplyObject(exec);
             break;
         }
-        for (size_t i = 0; i < rep->elements && rc == 0; i++)
-            rc = export_entry(rep->element[i], out, implicit, dislike, n, err);
-        size_t got = rep->elements;
-        freeReplyObject(rep);
+        if (gap != 0)
+            fprintf(stderr, "recsys-data: warning: %s%s\n", msg, gap == 1 ? "; exporting what is left (--allow-gap)" : "");
+        n->gap |= gap == 1;
+        for (size_t i = 0; i < range->elements && rc == 0; i++)
+            rc = export_entry(range->element[i], out, implicit, dislike, n, err);
+        size_t got = range->elements;
+        freeReplyObject(exec);
         if (rc != 0 || got < EXPORT_PAGE)
             break;
+        if (stream_id_parse(n->last_id, &cursor) != 0) {
+            rc = err_set(err, "stream %s: entry id '%.40s' is not MS-SEQ", stream, n->last_id);
+            break;
+        }
         snprintf(start, sizeof start, "(%s", n->last_id);
     }
     redisFree(c);
@@ -284,6 +551,7 @@ static int cmd_export(const cfg_t *cfg)
     printf("entries\t%llu\n", n.entries);
     printf("written\t%llu\n", n.written);
     printf("skipped\t%llu\n", n.skipped);
+    printf("gap\t%s\n", n.gap ? "yes" : "no");
     /* The next export continues with --since <last_id>. */
     printf("last_id\t%s\n", n.last_id[0] ? n.last_id : "0-0");
     return 0;
@@ -422,7 +690,9 @@ int main(int argc, char **argv)
                          "Loads a dataset as the services do and prints what it holds: `info` "
                          "gives the layout and counts, `items` prints the catalog as TSV. "
                          "`export-feedback` writes the gateway's feedback stream as a ratings CSV "
-                         "for --extra-ratings and prints the last stream id for the next --since.");
+                         "for --extra-ratings and prints the last stream id for the next --since; it "
+                         "fails (exit 1, nothing written) when entries after --since were trimmed from "
+                         "the stream before being exported, unless --allow-gap.");
     if (cfg == NULL || cfg_add(cfg, "data", dataset_options, &err) != 0 ||
         cfg_add(cfg, "recsys-data", tool_options, &err) != 0 ||
         cfg_add(cfg, "export-feedback", export_options, &err) != 0 ||

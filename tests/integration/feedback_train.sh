@@ -3,8 +3,10 @@
 # events XADDed in the gateway's format (gw_feedback.c: user, item, rating,
 # type, ts in ms), `recsys-data export-feedback` pages them into a ratings
 # CSV (ratings kept, implicit events given --implicit-rating, dislikes 1,
-# last stream id printed; --since continues after it, --append keeps the
-# earlier rows), `recsys-cf train
+# flagged implicit; last stream id printed; --since continues after it,
+# --append keeps the earlier rows); merged with --extra-ratings, an
+# implicit row never replaces a rating (the dataset's or the file's, before
+# or after it: common/histmerge.h), `recsys-cf train
 # --extra-ratings` retrains on demo data plus that CSV, and the model served
 # by `recsys-cf serve` knows the brand-new user with exactly their events.
 # Error paths: Redis unreachable, a key of the wrong type, a malformed entry
@@ -45,6 +47,9 @@ free_port() {
 mapfile -t items < <(sed -n '2,6p' "$tmp/data/items.csv" | cut -d, -f1)
 known_user=$(awk -F, 'NR == 2 { print $1 }' "$tmp/data/ratings.csv")
 known_item=$(awk -F, 'NR == 2 { print $2 }' "$tmp/data/ratings.csv")
+# another item the same user rated, not 4 (what an implicit row would get)
+known_item2=$(awk -F, -v u="$known_user" -v i="$known_item" 'NR > 1 && $1 == u && $2 != i && $3 + 0 != 4 { print $2; exit }' "$tmp/data/ratings.csv")
+[ -n "$known_item2" ] || fail "demo data: no second rating of user $known_user"
 grep -q '^fb-new-user,' "$tmp/data/ratings.csv" && fail "demo data already has fb-new-user"
 
 port=$(free_port)
@@ -61,29 +66,42 @@ xadd fb-new-user "${items[1]}" 0 view 1700000001000
 xadd fb-new-user "${items[2]}" 0 dislike 1700000002000
 xadd fb-new-user "${items[0]}" 4.5 rating 1700000003000 # same pair again: the last one wins
 xadd "$known_user" "$known_item" 1 rating 1700000004000 # replaces a demo rating
+xadd fb-new-user "${items[0]}" 0 view 1700000005000      # after a rating of the pair: ignored
+xadd "$known_user" "$known_item2" 0 click 1700000006000  # a demo rating of the pair: ignored
 
 ex() { "$bin/recsys-data" export-feedback --redis-port "$port" --log-level warn "$@"; }
 ex --out "$tmp/fb.csv" --implicit-rating 4 > "$tmp/export.out" 2> "$tmp/export.log" || fail "export-feedback"
 last=$(awk -F'\t' '$1 == "last_id" { print $2 }' "$tmp/export.out")
 [ "$last" = "$(rcli XREVRANGE recsys:feedback + - COUNT 1 | head -1)" ] || fail "last_id '$last': $(cat "$tmp/export.out")"
-grep -qx $'entries\t5' "$tmp/export.out" || fail "entries: $(cat "$tmp/export.out")"
-expected="user_id,item_id,rating,timestamp
-fb-new-user,${items[0]},5,1700000000
-fb-new-user,${items[1]},4,1700000001
-fb-new-user,${items[2]},1,1700000002
-fb-new-user,${items[0]},4.5,1700000003
-$known_user,$known_item,1,1700000004"
+grep -qx $'entries\t7' "$tmp/export.out" || fail "entries: $(cat "$tmp/export.out")"
+expected="user_id,item_id,rating,timestamp,implicit
+fb-new-user,${items[0]},5,1700000000,0
+fb-new-user,${items[1]},4,1700000001,1
+fb-new-user,${items[2]},1,1700000002,1
+fb-new-user,${items[0]},4.5,1700000003,0
+$known_user,$known_item,1,1700000004,0
+fb-new-user,${items[0]},4,1700000005,1
+$known_user,$known_item2,4,1700000006,1"
 [ "$(cat "$tmp/fb.csv")" = "$expected" ] || fail "exported CSV:
 $(cat "$tmp/fb.csv")"
-echo "ok: export-feedback wrote 5 rows (implicit 4, dislike 1), last_id $last"
+echo "ok: export-feedback wrote 7 rows (implicit 4, dislike 1, flagged implicit), last_id $last"
+# merged, the two implicit rows of rated pairs change nothing: the same
+# catalog statistics as the file without them (4.5 and the demo rating stand)
+head -6 "$tmp/fb.csv" > "$tmp/fb-rated.csv"
+"$bin/recsys-data" items --data "$tmp/data" --extra-ratings "$tmp/fb.csv" > "$tmp/items-all.tsv" || fail "items fb.csv"
+"$bin/recsys-data" items --data "$tmp/data" --extra-ratings "$tmp/fb-rated.csv" > "$tmp/items-rated.tsv" ||
+  fail "items fb-rated.csv"
+cmp -s "$tmp/items-all.tsv" "$tmp/items-rated.tsv" ||
+  fail "implicit rows changed ratings: $(diff "$tmp/items-rated.tsv" "$tmp/items-all.tsv" | head -5)"
+echo "ok: --extra-ratings: implicit rows of rated pairs (before or after the rating) are ignored"
 
 # --since continues after the last id; dislikes can be skipped
-xadd "fb-other,\"q\"" "${items[3]}" 0 click 1700000005000
-xadd fb-new-user "${items[4]}" 0 dislike 1700000006000
+xadd "fb-other,\"q\"" "${items[3]}" 0 click 1700000007000
+xadd fb-new-user "${items[4]}" 0 dislike 1700000008000
 ex --out "$tmp/fb2.csv" --since "$last" --dislike-rating 0 > "$tmp/export2.out" 2>> "$tmp/export.log" ||
   fail "export --since"
-expected2="user_id,item_id,rating,timestamp
-\"fb-other,\"\"q\"\"\",${items[3]},4,1700000005"
+expected2="user_id,item_id,rating,timestamp,implicit
+\"fb-other,\"\"q\"\"\",${items[3]},4,1700000007,1"
 [ "$(cat "$tmp/fb2.csv")" = "$expected2" ] || fail "export --since: $(cat "$tmp/fb2.csv")"
 grep -qx $'skipped\t1' "$tmp/export2.out" || fail "skipped: $(cat "$tmp/export2.out")"
 echo "ok: --since exports only newer entries (CSV-quoted ids, dislike skipped with --dislike-rating 0)"
@@ -97,7 +115,11 @@ printf 'a,b\n' > "$tmp/notexport.csv"
 rc=0; ex --out "$tmp/notexport.csv" --append > /dev/null 2> "$tmp/err0" || rc=$?
 [ "$rc" -eq 1 ] && grep -q 'notexport.csv:1: --append: not an export' "$tmp/err0" &&
   [ "$(cat "$tmp/notexport.csv")" = a,b ] || fail "--append onto a foreign file: rc $rc $(cat "$tmp/err0")"
-echo "ok: --append adds the new rows after the previous export's (a foreign file is refused, untouched)"
+printf 'user_id,item_id,rating,timestamp\nu,%s,4,1\n' "${items[0]}" > "$tmp/v1.csv"
+rc=0; ex --out "$tmp/v1.csv" --append > /dev/null 2> "$tmp/err0" || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'v1.csv:1: --append: an export without the implicit column' "$tmp/err0" ||
+  fail "--append onto an export without the implicit column: rc $rc $(cat "$tmp/err0")"
+echo "ok: --append adds the new rows after the previous export's (a foreign file or one without the implicit column is refused, untouched)"
 
 # paging: more than one XRANGE page (COUNT 10000)
 rcli EVAL "for i = 1, 10005 do redis.call('XADD', KEYS[1], '*', 'user', 'bulk' .. (i % 7), 'item', ARGV[1], 'rating', '3', 'type', 'rating', 'ts', '1700000000000') end return 1" 1 bulk:feedback "${items[0]}" > /dev/null || fail "bulk XADD"

@@ -1,5 +1,6 @@
 /* test_extra_ratings.c: merging an extra ratings CSV (exported feedback)
- * into a loaded dataset: replacement, last row wins, new users, errors
+ * into a loaded dataset: replacement, last row wins, implicit rows never
+ * beating a rating, new users, errors
  * naming file:line, and the extra-ratings option through dataset_load for
  * more than one layout. */
 #include "testutil.h"
@@ -109,6 +110,57 @@ static void test_columns_any_order_no_ts(void **state)
     dataset_free(ds);
 }
 
+/* The implicit column (export-feedback: 1 = an event without a rating,
+ * given --implicit-rating or --dislike-rating): per pair the latest explicit
+ * row wins over implicit rows before or after it, a dataset rating beats
+ * every implicit row, and an implicit row counts only for a pair without
+ * any rating (the latest implicit row). */
+static void test_implicit_rows(void **state)
+{
+    (void)state;
+    dataset_t *ds = load_plain();
+    static const char extra[] = "user_id,item_id,rating,timestamp,implicit\n"
+                                "u1,m1,4,1000,1\n"  /* dataset u1,m1 = 4 (ts 100) stands */
+                                "u1,m2,4,1001,1\n"  /* dataset u1,m2 = 2 stands */
+                                "u2,m2,5,1002,0\n"  /* new explicit */
+                                "u2,m2,4,1003,1\n"  /* a later implicit: 5 stands */
+                                "u2,m3,1,1004,1\n"  /* implicit, */
+                                "u2,m3,2.5,1005,0\n" /* then explicit: 2.5 */
+                                "u2,m3,4,1006,1\n"  /* 2.5 stands */
+                                "u9,m3,4,1007,1\n"  /* implicit only: */
+                                "u9,m3,1,1008,1\n"  /* the latest implicit, 1 */
+                                "u9,m2,3,1009,0\n"
+                                "u9,m2,5,1010,0\n"; /* latest explicit: 5 */
+    dataset_merge_stats_t st;
+    err_t err;
+    if (dataset_merge_ratings_buffer(ds, "fb.csv", extra, sizeof extra - 1, &st, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(st.rows, 11);
+    assert_int_equal(st.replaced, 0);
+    assert_int_equal(st.added, 4);
+    assert_int_equal(st.collapsed, 5);
+    assert_int_equal(st.implicit_ignored, 2);
+    const ratings_t *r = ds->ratings;
+    assert_int_equal(r->n, 7);
+    static const struct {
+        const char *user, *item;
+        float value;
+        int64_t ts;
+    } want[] = {{"u1", "m1", 4, 100},     {"u1", "m2", 2, 200},     {"u2", "m1", 5, 300}, {"u2", "m2", 5, 1002},
+                {"u2", "m3", 2.5f, 1005}, {"u9", "m3", 1, 1008}, {"u9", "m2", 5, 1010}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        long k = find_rating(ds, want[i].user, want[i].item);
+        if (k < 0 || r->value[k] != want[i].value || ratings_ts(r, (size_t)k) != want[i].ts)
+            fail_msg("%s,%s: want %g at %lld, got %s %g at %lld", want[i].user, want[i].item,
+                     (double)want[i].value, (long long)want[i].ts, k < 0 ? "none" : "",
+                     k < 0 ? 0.0 : (double)r->value[k], k < 0 ? 0LL : (long long)ratings_ts(r, (size_t)k));
+    }
+    /* dataset ratings the implicit rows did not touch keep their place */
+    assert_int_equal(find_rating(ds, "u1", "m1"), 0);
+    assert_int_equal(find_rating(ds, "u1", "m2"), 1);
+    dataset_free(ds);
+}
+
 static void expect_error(const char *extra, const char *msg)
 {
     dataset_t *ds = load_plain();
@@ -135,9 +187,11 @@ static void test_errors(void **state)
     expect_error("user_id,item_id,rating\nu1,m2\n", "fb.csv:2: expected 3 fields, found 2");
     expect_error("user_id,item_id,rating\n,m2,1\n", "fb.csv:2: empty user id");
     expect_error("user_id,item_id,rating\nu1,,1\n", "fb.csv:2: empty item id");
-    expect_error("user_id,item_id,score\nu1,m2,1\n", "fb.csv:1: unknown column 'score'");
+    expect_error("user_id,item_id,score\nu1,m2,1\n", "fb.csv:1: unknown column 'score' (expected user_id, item_id, rating, timestamp, implicit)");
     expect_error("user_id,item_id\nu1,m2\n", "fb.csv:1: header needs user_id, item_id and rating");
     expect_error("user_id,item_id,rating,user\n", "fb.csv:1: column 'user' given twice");
+    expect_error("user_id,item_id,rating,implicit\nu1,m2,1,0\nu1,m1,4,yes\n",
+                 "fb.csv:3: bad implicit flag 'yes' (0 or 1)");
     expect_error("", "fb.csv: empty file");
     expect_error("user_id,item_id,rating\nu1,\"m2\n", "fb.csv:2: unterminated quoted field");
 }
@@ -230,6 +284,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_rules),
         cmocka_unit_test(test_columns_any_order_no_ts),
+        cmocka_unit_test(test_implicit_rows),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_header_only_is_no_op),
         cmocka_unit_test(test_dataset_load_option),
