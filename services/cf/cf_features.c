@@ -59,6 +59,7 @@ struct cf_featmap {
     int16_t *bucket;     /* [n_items] year bucket or -1 */
     int32_t *bucket_lo;  /* [nbuckets] first year of each bucket, ascending */
     uint8_t *warm;       /* [n_items] */
+    uint64_t *warm_bits; /* the same as a bitmap (topk.h) */
     float *w;            /* ease: n_items x nf; als/mf: nf x cols; NULL for pop */
     float *w_pop;        /* [nf] popularity map */
     float pop;           /* weight of the popularity map in a personal profile */
@@ -73,6 +74,7 @@ void cf_featmap_free(cf_featmap_t *f)
     free(f->bucket);
     free(f->bucket_lo);
     free(f->warm);
+    free(f->warm_bits);
     free(f->w);
     free(f->w_pop);
     free(f);
@@ -238,9 +240,15 @@ int cf_featmap_build(const cf_model_t *m, const cf_featmap_params_t *p, cf_featm
         goto fail;
     f->nf = 1 + f->ngenres + f->nbuckets;
     uint32_t nf = f->nf, nwarm = 0;
+    f->warm_bits = calloc(topk_bitmap_words(n) + 1, sizeof *f->warm_bits);
+    if (!f->warm_bits) {
+        err_set(err, "cf features: out of memory");
+        goto fail;
+    }
     for (uint32_t i = 0; i < n; i++)
         if (m->pop[i] >= (float)p->min_ratings) {
             f->warm[i] = 1;
+            topk_bitmap_set(f->warm_bits, i);
             nwarm++;
         }
     if (nwarm == 0) {
@@ -496,12 +504,20 @@ int cf_featmap_score_items(const cf_featmap_t *f, const cf_model_t *m, cf_scratc
 int cf_featmap_score_all(const cf_featmap_t *f, const cf_model_t *m, cf_scratch_t *s,
                          const cf_who_t *who, float *out, err_t *err)
 {
+    return cf_featmap_score_top(f, m, s, who, NULL, 0, out, err);
+}
+
+int cf_featmap_score_top(const cf_featmap_t *f, const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who,
+                         const cf_filter_t *filter, size_t k, float *out, err_t *err)
+{
     float *z = malloc(((size_t)f->nf + 1) * sizeof *z);
     if (!z)
         return err_set(err, "cf features: out of memory");
     int pop_only;
     int rc = profile(f, m, s, who, z, &pop_only, err);
-    const float *all = rc == 0 ? cf_score_all(m, s, who, NULL, err) : NULL;
+    const float *all = rc != 0 ? NULL
+                       : k       ? cf_score_all_top(m, s, who, filter, f->warm_bits, k, NULL, err)
+                                 : cf_score_all(m, s, who, NULL, err);
     /* Without a history the model answers with counts; the map predicts
      * log(1 + count), so warm items are put on that scale too. */
     if (all)

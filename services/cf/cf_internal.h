@@ -19,6 +19,16 @@ void *cf_model_calloc(cf_model_t *m, size_t n, size_t size);
 int cf_model_take_data(cf_model_t *m, const cf_data_t *d, err_t *err);
 /* 1 / |row| for every row of item_f into item_inv_norm (allocated). */
 int cf_model_item_norms(cf_model_t *m, err_t *err);
+/* The int8 copy of item_f for screening (cf_screen.c), when it pays: ALS
+ * and MF with many items. Silently skipped when it cannot be built. */
+void cf_model_screen_init(cf_model_t *m);
+/* scores (n_items) for the user vector u (the factor part; bias: MF's item
+ * biases or NULL): the exact float score of every item that could be among
+ * the best k under tf, -INFINITY for the others. Returns 1, with scores
+ * unspecified, when the model has no screen or k is too large for it to
+ * pay; the caller then scores every item. */
+int cf_screen_scores(const cf_model_t *m, const float *u, const float *bias, const topk_filter_t *tf, size_t k,
+                     float *scores);
 
 static inline float cf_als_conf(const cf_als_params_t *p, float r)
 {

@@ -341,6 +341,7 @@ int cf_model_load(const char *path, cf_model_t **out, err_t *err)
         cf_model_release(m);
         return -1;
     }
+    cf_model_screen_init(m);
     *out = m;
     return 0;
 }

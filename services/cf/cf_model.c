@@ -93,6 +93,7 @@ void cf_model_release(cf_model_t *m)
     for (size_t i = 0; i < sizeof m->owned / sizeof m->owned[0]; i++)
         free(m->owned[i]);
     sparse_csr_free(&m->hist);
+    vecq8_rows_free(&m->screen);
     idmap_free(m->user_ids);
     idmap_free(m->item_ids);
     if (m->file)
@@ -135,6 +136,7 @@ int cf_train(const cf_data_t *d, const cf_params_t *p, cf_model_t **out, err_t *
         cf_kind_t k = (*out)->params.kind;
         (*out)->params = *p;
         (*out)->params.kind = k;
+        cf_model_screen_init(*out);
     }
     return rc;
 }

@@ -44,6 +44,7 @@
 #include "common/modelfile.h"
 #include "common/sparse.h"
 #include "common/topk.h"
+#include "common/vecq8.h"
 #include "services/cf/cf_data.h"
 
 #define CF_NO_USER UINT32_MAX
@@ -104,6 +105,7 @@ typedef struct cf_model {
     double fit_seconds;
     char version[MODELFILE_VERSION_MAX + 1];
     /* private */
+    vecq8_rows_t screen;   /* int8 copy of item_f (cf_screen.c); q NULL: none */
     modelfile_t *file;
     void *owned[16];
     atomic_int refs;
@@ -195,6 +197,12 @@ int cf_score_items(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, co
  * the next call with s): the evaluator's hook. */
 const float *cf_score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, size_t *history_used,
                           err_t *err);
+/* The same for a caller that selects the best k under filter f, among the
+ * items set in allow (NULL: all): items that cannot be among them may get
+ * -INFINITY instead of their score (the int8 screen, cf_screen.c), which
+ * never changes that top k. */
+const float *cf_score_all_top(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const cf_filter_t *f,
+                              const uint64_t *allow, size_t k, size_t *history_used, err_t *err);
 /* Items most similar to item by behaviour (cosine of the factors for
  * als/mf, B's row for ease, co-occurrence cosine for pop), item excluded. */
 long cf_similar(const cf_model_t *m, cf_scratch_t *s, uint32_t item, const cf_filter_t *filter, size_t k,

@@ -10,6 +10,10 @@
  *   ease  scores = sum over the history of w_h * B[h] (one axpy per item).
  *   pop   scores = training counts; also every model's answer to an empty
  *         history.
+ * For ALS and MF on big catalogs a caller that selects the top k lets the
+ * int8 screen (cf_screen.c) score most items approximately: only items that
+ * could be in the top k are scored exactly, the rest get -inf; the top k is
+ * unchanged, bit for bit.
  * Top-k then runs over the dense scores with the history and excluded ids
  * in a bitmap (topk.h screens blocks, so the bitmap and the genre/year
  * callback are consulted only for items good enough to enter the heap).
@@ -170,7 +174,51 @@ static int user_vec(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, e
     return err_set(err, "cf: a %s model has no user vectors", cf_kind_name(m->kind));
 }
 
-static int score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, size_t *used, err_t *err)
+/* What the caller selects from the scores: lets score_all screen (cf_screen.c). */
+typedef struct screen_req {
+    const cf_filter_t *f;
+    uint32_t self;
+    size_t k;
+    const uint64_t *allow; /* items the scores stand for (NULL: all) */
+} screen_req_t;
+
+static const cf_filter_t no_filter = {0, 0, 0, NULL, 0, 0};
+
+/* The exclusion bitmap of f (history unless include_seen, excluded ids,
+ * self) into s->bits, and the top-k filter over it. */
+static void make_filter(const cf_model_t *m, cf_scratch_t *s, const cf_filter_t *f, uint32_t self,
+                        cf_filter_ctx_t *kc, topk_filter_t *tf)
+{
+    size_t words = topk_bitmap_words(m->n_items);
+    memset(s->bits, 0, words * sizeof *s->bits);
+    if (!f->include_seen)
+        for (size_t h = 0; h < s->h_n; h++)
+            topk_bitmap_set(s->bits, s->h_items[h]);
+    for (size_t e = 0; e < f->n_exclude; e++)
+        if (f->exclude[e] < m->n_items)
+            topk_bitmap_set(s->bits, f->exclude[e]);
+    if (self < m->n_items)
+        topk_bitmap_set(s->bits, self);
+    kc->m = m;
+    kc->f = f;
+    int attrs = f->genres_any || f->year_min || f->year_max;
+    *tf = (topk_filter_t){s->bits, NULL, m->n_items, attrs ? cf_filter_keep : NULL, kc};
+}
+
+/* Factor scores through the screen when it applies; 1: not applied. */
+static int screened(const cf_model_t *m, cf_scratch_t *s, const screen_req_t *q, const float *u, const float *bias)
+{
+    if (!q || !m->screen.q)
+        return 1;
+    cf_filter_ctx_t kc;
+    topk_filter_t tf;
+    make_filter(m, s, q->f, q->self, &kc, &tf);
+    tf.allow = q->allow;
+    return cf_screen_scores(m, u, bias, &tf, q->k, s->scores);
+}
+
+static int score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, size_t *used,
+                     const screen_req_t *q, err_t *err)
 {
     if (prepare(m, s, err) < 0 || build_history(m, s, who, err) < 0)
         return -1;
@@ -192,7 +240,10 @@ static int score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, 
     if (user_vec(m, s, who, err) < 0)
         return -1;
     if (m->kind == CF_KIND_ALS) {
-        vec_gemv_rows(m->item_f, n, d, s->uvec, sc);
+        if (screened(m, s, q, s->uvec, NULL) != 0)
+            vec_gemv_rows(m->item_f, n, d, s->uvec, sc);
+    } else if (d && screened(m, s, q, s->uvec + 1, m->item_bias) == 0) {
+        /* scores include the biases */
     } else {
         if (d)
             vec_gemv_rows(m->item_f, n, d, s->uvec + 1, sc);
@@ -206,7 +257,14 @@ static int score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, 
 const float *cf_score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, size_t *history_used,
                           err_t *err)
 {
-    return score_all(m, s, who, history_used, err) < 0 ? NULL : s->scores;
+    return score_all(m, s, who, history_used, NULL, err) < 0 ? NULL : s->scores;
+}
+
+const float *cf_score_all_top(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const cf_filter_t *f,
+                              const uint64_t *allow, size_t k, size_t *history_used, err_t *err)
+{
+    screen_req_t q = {f ? f : &no_filter, UINT32_MAX, k, allow};
+    return score_all(m, s, who, history_used, &q, err) < 0 ? NULL : s->scores;
 }
 
 int cf_filter_keep(uint32_t i, void *ctx)
@@ -226,31 +284,24 @@ int cf_filter_keep(uint32_t i, void *ctx)
 static long select_top(const cf_model_t *m, cf_scratch_t *s, const cf_filter_t *f, uint32_t self, size_t k,
                        topk_item_t *out, err_t *err)
 {
-    static const cf_filter_t none = {0, 0, 0, NULL, 0, 0};
     if (!f)
-        f = &none;
+        f = &no_filter;
     if ((f->genres_any && !m->genre_mask) || ((f->year_min || f->year_max) && !m->year))
         return err_set(err, "cf: genre and year filters need the catalog in the model");
-    size_t words = topk_bitmap_words(m->n_items);
-    memset(s->bits, 0, words * sizeof *s->bits);
-    if (!f->include_seen)
-        for (size_t h = 0; h < s->h_n; h++)
-            topk_bitmap_set(s->bits, s->h_items[h]);
-    for (size_t e = 0; e < f->n_exclude; e++)
-        if (f->exclude[e] < m->n_items)
-            topk_bitmap_set(s->bits, f->exclude[e]);
-    if (self < m->n_items)
-        topk_bitmap_set(s->bits, self);
-    cf_filter_ctx_t kc = {m, f};
-    int attrs = f->genres_any || f->year_min || f->year_max;
-    topk_filter_t tf = {s->bits, NULL, m->n_items, attrs ? cf_filter_keep : NULL, &kc};
+    cf_filter_ctx_t kc;
+    topk_filter_t tf;
+    make_filter(m, s, f, self, &kc, &tf);
     return (long)topk_dense(s->scores, m->n_items, k, &tf, out);
 }
 
 long cf_recommend(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const cf_filter_t *filter,
                   size_t k, topk_item_t *out, size_t *history_used, err_t *err)
 {
-    if (score_all(m, s, who, history_used, err) < 0)
+    const cf_filter_t *f = filter ? filter : &no_filter;
+    if ((f->genres_any && !m->genre_mask) || ((f->year_min || f->year_max) && !m->year))
+        return err_set(err, "cf: genre and year filters need the catalog in the model");
+    screen_req_t q = {f, UINT32_MAX, k, NULL};
+    if (score_all(m, s, who, history_used, &q, err) < 0)
         return -1;
     return select_top(m, s, filter, UINT32_MAX, k, out, err);
 }
@@ -279,7 +330,7 @@ int cf_score_items(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, co
         }
         return 0;
     }
-    if (score_all(m, s, who, NULL, err) < 0)
+    if (score_all(m, s, who, NULL, NULL, err) < 0)
         return -1;
     for (size_t i = 0; i < n; i++)
         scores[i] = s->scores[items[i]];

@@ -487,7 +487,7 @@ static long recommend_featmap(const req_t *r, cf_scratch_t *sc, const cf_who_t *
     uint64_t *bits = arena_alloc(r->arena, (words ? words : 1) * sizeof *bits);
     if (!all || !bits)
         return err_set(r->err, "out of memory");
-    if (cf_featmap_score_all(r->s->fm, m, sc, who, all, r->err) < 0)
+    if (cf_featmap_score_top(r->s->fm, m, sc, who, f, k, all, r->err) < 0)
         return -1;
     memset(bits, 0, words * sizeof *bits);
     if (!f->include_seen) {
