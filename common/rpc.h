@@ -166,7 +166,7 @@ typedef int (*rpc_oversize_fn)(size_t reply_len, size_t max, void **reply, size_
 typedef struct rpc_server_opts {
     const char *url;          /* tcp://host:port (port 0: any free port), ipc:///path */
     int contexts;             /* requests received at once */
-    int threads;              /* worker threads running the handler */
+    int threads;              /* worker threads running the handler; 0: in nng's callback */
     size_t max_msg_bytes;     /* request and reply payload limit */
     int drain_ms;             /* rpc_server_stop's wait for in-flight requests */
     rpc_oversize_fn oversize; /* may be NULL */

@@ -27,7 +27,9 @@ const cfg_option_t rpc_client_options[] = {
 
 const cfg_option_t rpc_server_options[] = {
     {"rpc-server-contexts", CFG_INT, "16", "RPC requests received at once (nng contexts).", 1, 4096},
-    {"rpc-server-threads", CFG_INT, "4", "Worker threads running RPC handlers.", 1, 256},
+    {"rpc-server-threads", CFG_INT, "0",
+     "Threads running RPC handlers; 0: each handler runs on the nng task thread that received the request (no hand-off; fastest when handlers take well under a millisecond).",
+     0, 256},
     {"rpc-server-max-msg-bytes", CFG_INT, "4194304", "Largest RPC request or reply payload, in bytes.", 1024,
      1073741824},
     {"rpc-server-drain-ms", CFG_INT, "5000", "On shutdown, how long in-flight RPC requests may take to finish, in ms.",
@@ -76,7 +78,7 @@ void rpc_server_opts_default(rpc_server_opts_t *o)
 {
     memset(o, 0, sizeof *o);
     o->contexts = 16;
-    o->threads = 4;
+    o->threads = 0;
     o->max_msg_bytes = RPC_DEFAULT_MAX_MSG_BYTES;
     o->drain_ms = 5000;
 }

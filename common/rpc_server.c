@@ -59,6 +59,7 @@ struct rpc_server {
     int nctx;
     pthread_t *threads;
     int nthreads;
+    bool inline_handler; /* threads == 0: handlers run in nng's callbacks */
     pthread_mutex_t mu;
     pthread_cond_t work_cv, idle_cv;
     srv_ctx_t *wq_head, *wq_tail;
@@ -87,6 +88,24 @@ static void finish_request(srv_ctx_t *sc)
     }
 }
 
+static nng_msg *serve(rpc_server_t *s, srv_ctx_t *sc, bool *failed, bool *big);
+
+/* After the handler: counts, then the reply is sent (or the request is
+ * abandoned: the caller times out); s->mu held. */
+static void served(rpc_server_t *s, srv_ctx_t *sc, nng_msg *reply, bool failed, bool big)
+{
+    s->stats.handled++;
+    s->stats.handler_errors += failed;
+    s->stats.oversize += big;
+    if (reply == NULL) {
+        finish_request(sc);
+        return;
+    }
+    sc->state = SC_SEND;
+    nng_aio_set_msg(sc->aio, reply);
+    nng_ctx_send(sc->ctx, sc->aio);
+}
+
 static void ctx_cb(void *arg)
 {
     srv_ctx_t *sc = arg;
@@ -107,13 +126,23 @@ static void ctx_cb(void *arg)
             nng_aio_set_msg(sc->aio, NULL);
             sc->state = SC_WORK;
             s->stats.in_flight++;
-            sc->next = NULL;
-            if (s->wq_tail != NULL)
-                s->wq_tail->next = sc;
-            else
-                s->wq_head = sc;
-            s->wq_tail = sc;
-            pthread_cond_signal(&s->work_cv);
+            if (s->inline_handler) {
+                /* No pool: the handler runs here, on nng's task thread,
+                 * which saves a cross-thread wake-up each way. */
+                pthread_mutex_unlock(&s->mu);
+                bool failed = false, big = false;
+                nng_msg *reply = serve(s, sc, &failed, &big);
+                pthread_mutex_lock(&s->mu);
+                served(s, sc, reply, failed, big);
+            } else {
+                sc->next = NULL;
+                if (s->wq_tail != NULL)
+                    s->wq_tail->next = sc;
+                else
+                    s->wq_head = sc;
+                s->wq_tail = sc;
+                pthread_cond_signal(&s->work_cv);
+            }
         }
     } else if (sc->state == SC_SEND) {
         if (rv != 0) {
@@ -196,17 +225,7 @@ static void *worker_main(void *arg)
         bool failed = false, big = false;
         nng_msg *reply = serve(s, sc, &failed, &big);
         pthread_mutex_lock(&s->mu);
-        s->stats.handled++;
-        s->stats.handler_errors += failed;
-        s->stats.oversize += big;
-        if (reply == NULL) {
-            /* No reply: the request is abandoned; the caller times out. */
-            finish_request(sc);
-            continue;
-        }
-        sc->state = SC_SEND;
-        nng_aio_set_msg(sc->aio, reply);
-        nng_ctx_send(sc->ctx, sc->aio);
+        served(s, sc, reply, failed, big);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -347,7 +366,7 @@ int rpc_server_new(const rpc_server_opts_t *o, rpc_handler_fn handler, void *han
     *out = NULL;
     if (o->url == NULL || o->url[0] == '\0')
         return err_set(err, "rpc server: no URL to listen on");
-    if (handler == NULL || o->contexts < 1 || o->threads < 1 || o->max_msg_bytes == 0 || o->drain_ms < 0)
+    if (handler == NULL || o->contexts < 1 || o->threads < 0 || o->max_msg_bytes == 0 || o->drain_ms < 0)
         return err_set(err, "rpc server %s: bad options (contexts %d, threads %d, max message %zu bytes)", o->url,
                        o->contexts, o->threads, o->max_msg_bytes);
     rpc_server_t *s = calloc(1, sizeof *s);
@@ -360,11 +379,12 @@ int rpc_server_new(const rpc_server_opts_t *o, rpc_handler_fn handler, void *han
     s->max_msg = o->max_msg_bytes;
     s->drain_ms = o->drain_ms;
     s->nctx = o->contexts;
+    s->inline_handler = o->threads == 0;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->work_cv, NULL);
     pthread_cond_init(&s->idle_cv, NULL);
     s->ctxs = calloc((size_t)s->nctx, sizeof *s->ctxs);
-    s->threads = calloc((size_t)o->threads, sizeof *s->threads);
+    s->threads = calloc(o->threads > 0 ? (size_t)o->threads : 1, sizeof *s->threads);
     /* Until the contexts run, stop has nothing to drain. */
     s->stopping = true;
     if (s->ctxs == NULL || s->threads == NULL) {

@@ -58,13 +58,17 @@ static int echo_handler(const void *req, size_t len, void **reply, size_t *reply
     return 0;
 }
 
+/* Second pass of the suite: every server runs its handlers inline, on
+ * nng's own task threads (rpc-server-threads 0). */
+static int inline_handlers;
+
 static rpc_server_t *start_server(const char *url, echo_srv_t *e, int contexts, int threads)
 {
     rpc_server_opts_t o;
     rpc_server_opts_default(&o);
     o.url = url;
     o.contexts = contexts;
-    o.threads = threads;
+    o.threads = inline_handlers ? 0 : threads;
     o.drain_ms = 3000;
     rpc_server_t *s = NULL;
     err_t err;
@@ -829,5 +833,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_sync_call),
         cmocka_unit_test(test_bad_options),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("worker threads", tests, NULL, NULL);
+    inline_handlers = 1;
+    return failed + cmocka_run_group_tests_name("inline handlers", tests, NULL, NULL);
 }
