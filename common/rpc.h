@@ -23,6 +23,16 @@
  * send -> recv. rpc_server_stop drains: no new receives, in-flight handlers
  * finish and their replies go out (bounded wait), then the socket closes.
  *
+ * Batches: calls a client starts in one turn of its loop (up to rpc-batch-max,
+ * within the size limit) travel as one nng message on one context, and the
+ * server answers them with one message: at saturation this divides nng's
+ * per-message thread hand-offs and wake-ups by the batch size. A batch is a
+ * frame (RPC_BATCH_MAGIC, a count, the lengths, the payloads; rpc_batch_*);
+ * a single call goes unframed, so payloads must never begin with the magic
+ * (protobuf cannot: 0xFF there is a tag of wire type 7, which does not
+ * exist). Each call keeps its own deadline, callback and cancel; a batch's
+ * context waits until the earliest member deadline.
+ *
  * Size limits: both ends set NNG_OPT_RECVMAXSZ to the message limit plus
  * RPC_HEADER_SLACK bytes (nng's request-id header counts against it). An
  * over-limit message makes the receiver drop the connection silently, so the
@@ -44,6 +54,8 @@
  * request id per hop; generous for devices in between). */
 #define RPC_HEADER_SLACK 64
 #define RPC_DEFAULT_MAX_MSG_BYTES (4u << 20)
+/* Most calls in one batch message (rpc-batch-max's upper bound). */
+#define RPC_BATCH_MAX 64
 
 typedef enum rpc_status {
     RPC_OK = 0,
@@ -70,10 +82,11 @@ typedef struct rpc_client_opts {
     size_t max_msg_bytes;   /* request and reply payload limit */
     int reconnect_min_ms;   /* first redial delay after a failure */
     int reconnect_max_ms;   /* redial back-off cap */
+    int batch_max;          /* calls per message at most (1: no batches) */
 } rpc_client_opts_t;
 
 /* Options of the client (rpc-contexts, rpc-queue-max, rpc-max-msg-bytes,
- * rpc-reconnect-min-ms, rpc-reconnect-max-ms). The URL option is declared by
+ * rpc-reconnect-min-ms, rpc-reconnect-max-ms, rpc-batch-max). The URL option is declared by
  * each service (e.g. content-url). */
 extern const cfg_option_t rpc_client_options[];
 

@@ -40,7 +40,7 @@
 typedef struct rpc_slot rpc_slot_t;
 typedef struct rpc_pending rpc_pending_t;
 
-enum { WHERE_QUEUE = 1, WHERE_SLOT, WHERE_DONE };
+enum { WHERE_QUEUE = 1, WHERE_OUTBOX, WHERE_SLOT, WHERE_DONE };
 enum { SLOT_SEND = 1, SLOT_RECV };
 enum { CLIENT_OPEN = 1, CLIENT_CLOSING, CLIENT_HANDLES_CLOSING };
 
@@ -54,6 +54,8 @@ struct rpc_pending {
     uint64_t start_us;
     int where;
     rpc_slot_t *slot;
+    int member;     /* index on the slot */
+    size_t len;     /* request bytes */
     /* The outcome, written by whoever completes the call before it is
      * published on the done list. */
     rpc_status_t status;
@@ -69,7 +71,11 @@ struct rpc_slot {
     nng_ctx ctx;
     nng_aio *aio;
     bool ctx_open;
-    rpc_pending_t *call; /* NULL: free */
+    /* The calls on this context: one, or a batch. An entry goes NULL when
+     * its call is delivered; the context is free again after the last. */
+    rpc_pending_t *calls[RPC_BATCH_MAX];
+    int ncalls, nleft;
+    nng_time deadline; /* the earliest of the calls' */
     int phase;
     bool posted; /* under c->mtx */
     rpc_slot_t *next_free;
@@ -91,6 +97,12 @@ struct rpc_client {
     int queue_max;
     rpc_pending_t *q_head, *q_tail;
     int q_len;
+    /* Calls started in this loop turn, sent together by the check handle. */
+    uv_check_t flush;
+    uv_idle_t nowait; /* active with calls in the outbox: the loop's poll must
+                         not block before the check handle sends them */
+    rpc_pending_t *out_head, *out_tail;
+    int batch_max;
     uint64_t timer_due; /* ms (uv_now) the timer is set for; 0: stopped */
     nng_mtx *mtx;
     rpc_pending_t *done_head, *done_tail; /* under mtx */
@@ -144,14 +156,45 @@ static void fail_local(rpc_client_t *c, rpc_pending_t *p, rpc_status_t st, const
 static void slot_post(rpc_slot_t *sl, int rv, nng_msg *msg)
 {
     rpc_client_t *c = sl->c;
-    rpc_pending_t *p = sl->call;
+    int n = sl->ncalls;
+    rpc_pending_t *calls[RPC_BATCH_MAX];
+    /* Copied first: a call published below may be delivered (and its entry
+     * cleared) by the loop while the others are still being published. */
+    memcpy(calls, sl->calls, (size_t)n * sizeof calls[0]);
+    rpc_batch_part_t parts[RPC_BATCH_MAX];
+    size_t np = 0;
+    int framed = -1;
+    if (n > 1 && rv == 0)
+        framed = rpc_batch_parse(nng_msg_body(msg), nng_msg_len(msg), parts, &np);
     nng_mtx_lock(c->mtx);
-    p->status = rpc_status_from_nng(rv);
-    p->nng_rv = rv;
-    p->reply = msg;
+    for (int i = 0; i < n; i++) {
+        rpc_pending_t *p = calls[i];
+        p->status = rpc_status_from_nng(rv);
+        p->nng_rv = rv;
+        if (n == 1) {
+            p->reply = msg;
+        } else if (rv != 0) {
+            /* every call shares the context's fate */
+        } else if (framed != 0 || np != (size_t)n) {
+            p->status = RPC_ERROR;
+            snprintf(p->detail, sizeof p->detail, "malformed batch reply (%zu bytes for %d calls)",
+                     nng_msg_len(msg), n);
+        } else if (parts[i].data == NULL) {
+            p->status = RPC_ERROR;
+            snprintf(p->detail, sizeof p->detail, "the server sent no reply for this call (see its log)");
+        } else if (nng_msg_alloc(&p->reply, parts[i].len) != 0) {
+            p->status = RPC_ERROR;
+            snprintf(p->detail, sizeof p->detail, "out of memory for a reply of %zu bytes", parts[i].len);
+        } else if (parts[i].len > 0) {
+            memcpy(nng_msg_body(p->reply), parts[i].data, parts[i].len);
+        }
+    }
     sl->posted = true; /* p->where stays WHERE_SLOT: only the loop writes it */
     nng_mtx_unlock(c->mtx);
-    publish(c, p);
+    if (n > 1 && msg != NULL)
+        nng_msg_free(msg);
+    for (int i = 0; i < n; i++)
+        publish(c, calls[i]);
 }
 
 static void slot_cb(void *arg)
@@ -176,7 +219,7 @@ static void slot_cb(void *arg)
          * tests. The receive ends by the reply, the deadline (at least 1 ms
          * from now) or the pipe closing. */
         nng_time now = nng_clock();
-        nng_duration left = now < sl->call->deadline ? (nng_duration)(sl->call->deadline - now) : 1;
+        nng_duration left = now < sl->deadline ? (nng_duration)(sl->deadline - now) : 1;
         nng_mtx_lock(c->mtx);
         sl->phase = SLOT_RECV;
         nng_aio_set_timeout(sl->aio, left);
@@ -216,31 +259,72 @@ static void pending_free(rpc_pending_t *p)
     free(p);
 }
 
-static void start_on_slot(rpc_client_t *c, rpc_slot_t *sl, rpc_pending_t *p)
+/* Puts n calls (one, or a batch linked by qnext) on a free context and
+ * sends them as one message. */
+static void start_calls(rpc_client_t *c, rpc_slot_t *sl, rpc_pending_t *first, int n)
 {
     c->nbusy++;
-    sl->call = p;
-    p->slot = sl;
-    p->where = WHERE_SLOT;
+    sl->ncalls = sl->nleft = n;
+    sl->deadline = (nng_time)-1;
+    rpc_pending_t *p = first;
+    for (int i = 0; i < n; i++, p = p->qnext) {
+        sl->calls[i] = p;
+        p->slot = sl;
+        p->member = i;
+        p->where = WHERE_SLOT;
+        if (p->deadline < sl->deadline)
+            sl->deadline = p->deadline;
+    }
     nng_time now = nng_clock();
     nng_mtx_lock(c->mtx);
     sl->posted = false;
     nng_mtx_unlock(c->mtx);
-    if (now >= p->deadline) {
-        /* Used up its budget in the queue. */
+    nng_msg *msg = NULL;
+    if (n == 1) {
+        msg = first->req;
+        first->req = NULL;
+    } else if (now < sl->deadline) {
+        rpc_batch_part_t parts[RPC_BATCH_MAX];
+        for (int i = 0; i < n; i++) {
+            parts[i].data = nng_msg_body(sl->calls[i]->req);
+            parts[i].len = nng_msg_len(sl->calls[i]->req);
+        }
+        if (nng_msg_alloc(&msg, rpc_batch_size(parts, (size_t)n)) == 0)
+            rpc_batch_write(nng_msg_body(msg), parts, (size_t)n);
+        else
+            msg = NULL;
+        for (int i = 0; i < n; i++) {
+            nng_msg_free(sl->calls[i]->req);
+            sl->calls[i]->req = NULL;
+        }
+    }
+    if (now >= sl->deadline || msg == NULL) {
+        /* Used up its budget in the queue (or no memory for the frame). */
         nng_mtx_lock(c->mtx);
         sl->posted = true;
         nng_mtx_unlock(c->mtx);
-        fail_local(c, p, RPC_TIMEOUT, "no free context within %d ms", p->timeout_ms);
+        for (int i = 0; i < n; i++) {
+            if (msg == NULL && now < sl->deadline)
+                fail_local(c, sl->calls[i], RPC_ERROR, "out of memory for a batch of %d calls", n);
+            else
+                fail_local(c, sl->calls[i], RPC_TIMEOUT, "no free context within %d ms", sl->calls[i]->timeout_ms);
+        }
+        if (msg != NULL)
+            nng_msg_free(msg);
         return;
     }
     nng_mtx_lock(c->mtx);
     sl->phase = SLOT_SEND;
     nng_mtx_unlock(c->mtx);
-    nng_aio_set_msg(sl->aio, p->req);
-    p->req = NULL;
-    nng_aio_set_timeout(sl->aio, (nng_duration)(p->deadline - now));
+    nng_aio_set_msg(sl->aio, msg);
+    nng_aio_set_timeout(sl->aio, (nng_duration)(sl->deadline - now));
     nng_ctx_send(sl->ctx, sl->aio);
+}
+
+static void start_on_slot(rpc_client_t *c, rpc_slot_t *sl, rpc_pending_t *p)
+{
+    p->qnext = NULL;
+    start_calls(c, sl, p, 1);
 }
 
 static rpc_slot_t *take_slot(rpc_client_t *c)
@@ -336,9 +420,12 @@ static void deliver(rpc_client_t *c, rpc_pending_t *p)
 {
     rpc_slot_t *sl = p->slot;
     if (sl != NULL) {
-        c->nbusy--;
-        sl->call = NULL;
+        sl->calls[p->member] = NULL;
         p->slot = NULL;
+    }
+    if (sl != NULL && --sl->nleft == 0) {
+        c->nbusy--;
+        sl->ncalls = 0;
         if (c->state == CLIENT_OPEN) {
             sl->next_free = c->free_slots;
             c->free_slots = sl;
@@ -405,6 +492,78 @@ static void async_cb(uv_async_t *a)
     drain(a->data);
 }
 
+static void nowait_cb(uv_idle_t *h)
+{
+    (void)h;
+}
+
+static void outbox_remove(rpc_client_t *c, rpc_pending_t *p)
+{
+    rpc_pending_t **pp = &c->out_head, *prev = NULL;
+    while (*pp != NULL && *pp != p) {
+        prev = *pp;
+        pp = &(*pp)->qnext;
+    }
+    if (*pp == NULL)
+        return;
+    *pp = p->qnext;
+    if (c->out_tail == p)
+        c->out_tail = prev;
+    p->qnext = NULL;
+}
+
+/* End of a loop turn: the calls started during it go out, up to batch_max
+ * per message (and within the size limit); calls that find no free context
+ * wait in the queue like any other. */
+static void flush_cb(uv_check_t *h)
+{
+    rpc_client_t *c = h->data;
+    uv_check_stop(h);
+    uv_idle_stop(&c->nowait);
+    bool queued = false;
+    while (c->out_head != NULL && c->state == CLIENT_OPEN) {
+        rpc_slot_t *sl = take_slot(c);
+        if (sl == NULL) {
+            /* Into the queue, in order. */
+            while (c->out_head != NULL) {
+                rpc_pending_t *p = c->out_head;
+                outbox_remove(c, p);
+                if (c->q_len >= c->queue_max) {
+                    fail_local(c, p, RPC_OVERLOADED,
+                               "all %d contexts busy and %d calls queued (rpc-contexts, rpc-queue-max)", c->nslots,
+                               c->q_len);
+                    continue;
+                }
+                p->where = WHERE_QUEUE;
+                if (c->q_tail != NULL)
+                    c->q_tail->qnext = p;
+                else
+                    c->q_head = p;
+                c->q_tail = p;
+                c->q_len++;
+                queued = true;
+            }
+            break;
+        }
+        /* Take a run of calls: at most batch_max, the frame within max_msg. */
+        rpc_pending_t *first = c->out_head, *last = first;
+        int n = 1;
+        size_t bytes = 8 + 4 + first->len;
+        while (n < c->batch_max && last->qnext != NULL && bytes + 4 + last->qnext->len <= c->max_msg) {
+            last = last->qnext;
+            bytes += 4 + last->len;
+            n++;
+        }
+        c->out_head = last->qnext;
+        if (c->out_head == NULL)
+            c->out_tail = NULL;
+        last->qnext = NULL;
+        start_calls(c, sl, first, n);
+    }
+    if (queued)
+        arm_timer(c);
+}
+
 /* ------------------------------------------------------------ public */
 
 uint64_t rpc_client_call(rpc_client_t *c, const void *req, size_t len, int timeout_ms, rpc_done_cb cb, void *arg)
@@ -440,8 +599,21 @@ uint64_t rpc_client_call(rpc_client_t *c, const void *req, size_t len, int timeo
     } else {
         if (len > 0)
             memcpy(nng_msg_body(p->req), req, len);
-        rpc_slot_t *sl = take_slot(c);
-        if (sl != NULL) {
+        p->len = len;
+        rpc_slot_t *sl = NULL;
+        if (c->batch_max > 1 && c->free_slots != NULL) {
+            /* Sent at the end of this loop turn, with the calls started
+             * after it (flush_cb). */
+            p->where = WHERE_OUTBOX;
+            p->qnext = NULL;
+            if (c->out_tail != NULL)
+                c->out_tail->qnext = p;
+            else
+                c->out_head = p;
+            c->out_tail = p;
+            uv_check_start(&c->flush, flush_cb);
+            uv_idle_start(&c->nowait, nowait_cb);
+        } else if ((sl = take_slot(c)) != NULL) {
             start_on_slot(c, sl, p);
         } else if (c->q_len < c->queue_max) {
             p->where = WHERE_QUEUE;
@@ -475,6 +647,10 @@ int rpc_client_cancel(rpc_client_t *c, uint64_t id)
         live_remove(c, p);
         pending_free(p);
         arm_timer(c);
+    } else if (p->where == WHERE_OUTBOX) {
+        outbox_remove(c, p);
+        live_remove(c, p);
+        pending_free(p);
     }
     /* WHERE_SLOT: the call keeps its context until the reply or the deadline
      * (aborting it could wedge nng 1.5.2, see the top of this file). */
@@ -553,6 +729,8 @@ static void maybe_finish_close(rpc_client_t *c)
     c->state = CLIENT_HANDLES_CLOSING;
     uv_close((uv_handle_t *)&c->async, handle_closed);
     uv_close((uv_handle_t *)&c->timer, handle_closed);
+    uv_close((uv_handle_t *)&c->flush, handle_closed);
+    uv_close((uv_handle_t *)&c->nowait, handle_closed);
 }
 
 void rpc_client_close(rpc_client_t *c, rpc_client_closed_cb done, void *arg)
@@ -569,13 +747,21 @@ void rpc_client_close(rpc_client_t *c, rpc_client_closed_cb done, void *arg)
         queue_remove(c, p);
         fail_local(c, p, RPC_SHUTDOWN, "client closed before the call got a context");
     }
+    while (c->out_head != NULL) {
+        rpc_pending_t *p = c->out_head;
+        outbox_remove(c, p);
+        fail_local(c, p, RPC_SHUTDOWN, "client closed before the call was sent");
+    }
+    uv_check_stop(&c->flush);
+    uv_idle_stop(&c->nowait);
     /* In-flight calls complete now, through a stand-in record; the nng
      * operation itself is left to end by itself (reply or deadline) with no
      * callback, and the socket is closed once none is left (see the top of
      * this file). Calls already completed keep their real result. */
-    for (int i = 0; i < c->nslots; i++) {
-        rpc_slot_t *sl = &c->slots[i];
-        rpc_pending_t *p = sl->call;
+    for (int i = 0; i < c->nslots * RPC_BATCH_MAX; i++) {
+        rpc_slot_t *sl = &c->slots[i / RPC_BATCH_MAX];
+        int m = i % RPC_BATCH_MAX;
+        rpc_pending_t *p = m < sl->ncalls ? sl->calls[m] : NULL;
         if (p == NULL || p->cb == NULL)
             continue;
         nng_mtx_lock(c->mtx);
@@ -614,6 +800,7 @@ int rpc_client_new(const rpc_client_opts_t *o, uv_loop_t *loop, rpc_client_t **o
     c->loop = loop;
     c->max_msg = o->max_msg_bytes;
     c->queue_max = o->queue_max;
+    c->batch_max = o->batch_max < 1 ? 1 : o->batch_max > RPC_BATCH_MAX ? RPC_BATCH_MAX : o->batch_max;
     c->state = CLIENT_OPEN;
     c->nslots = o->contexts;
     int rv;
@@ -653,7 +840,13 @@ int rpc_client_new(const rpc_client_opts_t *o, uv_loop_t *loop, rpc_client_t **o
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
     uv_unref((uv_handle_t *)&c->timer);
-    c->handles_open = 1;
+    uv_check_init(loop, &c->flush);
+    c->flush.data = c;
+    uv_unref((uv_handle_t *)&c->flush);
+    uv_idle_init(loop, &c->nowait);
+    c->nowait.data = c;
+    uv_unref((uv_handle_t *)&c->nowait);
+    c->handles_open = 3;
     if ((rv = uv_async_init(loop, &c->async, async_cb)) != 0) {
         err_set(err, "rpc client: uv_async_init: %s", uv_strerror(rv));
         release_nng(c);
@@ -661,10 +854,12 @@ int rpc_client_new(const rpc_client_opts_t *o, uv_loop_t *loop, rpc_client_t **o
          * is closed. */
         c->state = CLIENT_HANDLES_CLOSING;
         uv_close((uv_handle_t *)&c->timer, handle_closed);
+        uv_close((uv_handle_t *)&c->flush, handle_closed);
+        uv_close((uv_handle_t *)&c->nowait, handle_closed);
         return -1;
     }
     c->async.data = c;
-    c->handles_open = 2;
+    c->handles_open = 4;
     uv_unref((uv_handle_t *)&c->async);
     *out = c;
     return 0;

@@ -40,6 +40,21 @@ int rpc_wait_no_pipes(atomic_int *count, int max_ms);
 int rpc_req_socket_setup(nng_socket s, size_t max_msg_bytes, int reconnect_min_ms, int reconnect_max_ms,
                          err_t *err);
 
+/* Batch frames (see rpc.h): magic "\xFFRB1", u32 count (1..RPC_BATCH_MAX),
+ * count u32 lengths (RPC_BATCH_NO_REPLY: a call the server did not answer),
+ * then the payloads back to back; integers little-endian. */
+#define RPC_BATCH_NO_REPLY 0xFFFFFFFFu
+typedef struct rpc_batch_part {
+    const void *data; /* NULL: no reply */
+    size_t len;
+} rpc_batch_part_t;
+/* Splits a frame into parts (room for RPC_BATCH_MAX): 0, or 1 when buf is
+ * not a batch (no magic), or -1 when it is a broken one. */
+int rpc_batch_parse(const void *buf, size_t len, rpc_batch_part_t *parts, size_t *n);
+/* Bytes of the frame of parts, and the frame itself into dst. */
+size_t rpc_batch_size(const rpc_batch_part_t *parts, size_t n);
+void rpc_batch_write(void *dst, const rpc_batch_part_t *parts, size_t n);
+
 /* Monotonic microseconds. */
 uint64_t rpc_now_us(void);
 

@@ -88,15 +88,19 @@ static void finish_request(srv_ctx_t *sc)
     }
 }
 
-static nng_msg *serve(rpc_server_t *s, srv_ctx_t *sc, bool *failed, bool *big);
+/* What serving one message did (calls handled, failed, over the limit). */
+typedef struct served_counts {
+    int handled, failed, big;
+} served_counts_t;
+static nng_msg *serve(rpc_server_t *s, srv_ctx_t *sc, served_counts_t *cnt);
 
 /* After the handler: counts, then the reply is sent (or the request is
  * abandoned: the caller times out); s->mu held. */
-static void served(rpc_server_t *s, srv_ctx_t *sc, nng_msg *reply, bool failed, bool big)
+static void served(rpc_server_t *s, srv_ctx_t *sc, nng_msg *reply, const served_counts_t *cnt)
 {
-    s->stats.handled++;
-    s->stats.handler_errors += failed;
-    s->stats.oversize += big;
+    s->stats.handled += (uint64_t)cnt->handled;
+    s->stats.handler_errors += (uint64_t)cnt->failed;
+    s->stats.oversize += (uint64_t)cnt->big;
     if (reply == NULL) {
         finish_request(sc);
         return;
@@ -130,10 +134,10 @@ static void ctx_cb(void *arg)
                 /* No pool: the handler runs here, on nng's task thread,
                  * which saves a cross-thread wake-up each way. */
                 pthread_mutex_unlock(&s->mu);
-                bool failed = false, big = false;
-                nng_msg *reply = serve(s, sc, &failed, &big);
+                served_counts_t cnt = {0, 0, 0};
+                nng_msg *reply = serve(s, sc, &cnt);
                 pthread_mutex_lock(&s->mu);
-                served(s, sc, reply, failed, big);
+                served(s, sc, reply, &cnt);
             } else {
                 sc->next = NULL;
                 if (s->wq_tail != NULL)
@@ -159,44 +163,109 @@ static void ctx_cb(void *arg)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Runs the handler for one context; returns the reply message or NULL. */
-static nng_msg *serve(rpc_server_t *s, srv_ctx_t *sc, bool *failed, bool *big)
+/* Runs the handler for one payload: 0 with *out (malloc'd, *out_len bytes),
+ * or -1 for no reply. Counts into *n. */
+
+static int serve_one(rpc_server_t *s, const void *req, size_t len, void **out, size_t *out_len, served_counts_t *n)
 {
-    void *out = NULL;
-    size_t out_len = 0;
-    int rc = s->handler(nng_msg_body(sc->req), nng_msg_len(sc->req), &out, &out_len, s->harg);
-    nng_msg_free(sc->req);
-    sc->req = NULL;
+    *out = NULL;
+    *out_len = 0;
+    n->handled++;
+    int rc = s->handler(req, len, out, out_len, s->harg);
     if (rc != 0) {
-        free(out);
-        *failed = true;
+        free(*out);
+        *out = NULL;
+        n->failed++;
         log_warn("rpc server %s: handler failed; no reply sent", s->url);
-        return NULL;
+        return -1;
     }
-    if (out_len > s->max_msg) {
-        *big = true;
-        size_t was = out_len;
-        free(out);
-        out = NULL;
-        out_len = 0;
-        if (s->oversize == NULL || s->oversize(was, s->max_msg, &out, &out_len, s->harg) != 0 ||
-            out_len > s->max_msg) {
-            free(out);
+    if (*out_len > s->max_msg) {
+        n->big++;
+        size_t was = *out_len;
+        free(*out);
+        *out = NULL;
+        *out_len = 0;
+        if (s->oversize == NULL || s->oversize(was, s->max_msg, out, out_len, s->harg) != 0 ||
+            *out_len > s->max_msg) {
+            free(*out);
+            *out = NULL;
             log_warn("rpc server %s: reply of %zu bytes exceeds the limit of %zu bytes "
                      "(rpc-server-max-msg-bytes); dropped",
                      s->url, was, s->max_msg);
-            return NULL;
+            return -1;
         }
     }
+    return 0;
+}
+
+static nng_msg *new_msg(rpc_server_t *s, size_t len)
+{
     nng_msg *m = NULL;
-    if (nng_msg_alloc(&m, out_len) != 0) {
-        free(out);
-        log_error("rpc server %s: out of memory for a reply of %zu bytes", s->url, out_len);
+    if (nng_msg_alloc(&m, len) != 0) {
+        log_error("rpc server %s: out of memory for a reply of %zu bytes", s->url, len);
         return NULL;
     }
-    if (out_len > 0)
-        memcpy(nng_msg_body(m), out, out_len);
-    free(out);
+    return m;
+}
+
+/* Serves a batch frame: every call in order, the replies in one frame. */
+static nng_msg *serve_batch(rpc_server_t *s, const rpc_batch_part_t *in, size_t n, served_counts_t *cnt)
+{
+    rpc_batch_part_t out[RPC_BATCH_MAX];
+    void *bufs[RPC_BATCH_MAX];
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        bufs[i] = NULL;
+        out[i].data = NULL;
+        out[i].len = 0;
+        if (in[i].data == NULL)
+            continue; /* a request part cannot be "no reply": nothing to serve */
+        if (serve_one(s, in[i].data, in[i].len, &bufs[i], &len, cnt) == 0) {
+            out[i].data = bufs[i] != NULL ? bufs[i] : (const void *)"";
+            out[i].len = len;
+        }
+    }
+    size_t total = rpc_batch_size(out, n);
+    if (total > s->max_msg) {
+        /* Each reply fits but not all together: none is sent, and every
+         * caller hears so at once instead of at its deadline. */
+        log_warn("rpc server %s: the %zu replies of a batch take %zu bytes, over the limit of %zu bytes "
+                 "(rpc-server-max-msg-bytes); none sent",
+                 s->url, n, total, s->max_msg);
+        for (size_t i = 0; i < n; i++)
+            out[i].data = NULL;
+        total = rpc_batch_size(out, n);
+    }
+    nng_msg *m = new_msg(s, total);
+    if (m != NULL)
+        rpc_batch_write(nng_msg_body(m), out, n);
+    for (size_t i = 0; i < n; i++)
+        free(bufs[i]);
+    return m;
+}
+
+/* Runs the handler for one context (once, or per call of a batch); returns
+ * the reply message or NULL. */
+static nng_msg *serve(rpc_server_t *s, srv_ctx_t *sc, served_counts_t *cnt)
+{
+    rpc_batch_part_t in[RPC_BATCH_MAX];
+    size_t n = 0;
+    const void *body = nng_msg_body(sc->req);
+    size_t len = nng_msg_len(sc->req);
+    nng_msg *m = NULL;
+    if (rpc_batch_parse(body, len, in, &n) == 0) {
+        m = serve_batch(s, in, n, cnt);
+    } else {
+        /* One call (a broken frame too: the handler refuses it in its own
+         * envelope). */
+        void *out = NULL;
+        size_t out_len = 0;
+        if (serve_one(s, body, len, &out, &out_len, cnt) == 0 && (m = new_msg(s, out_len)) != NULL && out_len > 0)
+            memcpy(nng_msg_body(m), out, out_len);
+        free(out);
+    }
+    nng_msg_free(sc->req);
+    sc->req = NULL;
     return m;
 }
 
@@ -222,10 +291,10 @@ static void *worker_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&s->mu);
-        bool failed = false, big = false;
-        nng_msg *reply = serve(s, sc, &failed, &big);
+        served_counts_t cnt = {0, 0, 0};
+        nng_msg *reply = serve(s, sc, &cnt);
         pthread_mutex_lock(&s->mu);
-        served(s, sc, reply, failed, big);
+        served(s, sc, reply, &cnt);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;

@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "common/rpc.h"
+#include "common/rpc_internal.h"
 
 /* ------------------------------------------------------------ server side */
 
@@ -42,6 +43,8 @@ static int echo_handler(const void *req, size_t len, void **reply, size_t *reply
 {
     echo_srv_t *e = arg;
     atomic_fetch_add(&e->calls, 1);
+    if (len >= 4 && memcmp(req, "fail", 4) == 0)
+        return -1; /* no reply */
     atomic_fetch_add(&e->running, 1);
     if (e->delay_ms > 0)
         sleep_ms(e->delay_ms);
@@ -100,10 +103,15 @@ static void rec_cb(const rpc_result_t *r, void *arg)
     x->elapsed_us = r->elapsed_us;
 }
 
+/* rpc-batch-max of the clients: 1 in the first pass of the suite, the
+ * default (16) in the second. */
+static int client_batch = 1;
+
 static rpc_client_t *new_client(uv_loop_t *loop, const char *urls, int contexts, int queue_max)
 {
     rpc_client_opts_t o;
     rpc_client_opts_default(&o);
+    o.batch_max = client_batch;
     o.urls = urls;
     o.contexts = contexts;
     o.queue_max = queue_max;
@@ -113,6 +121,16 @@ static rpc_client_t *new_client(uv_loop_t *loop, const char *urls, int contexts,
     err_t err;
     if (rpc_client_new(&o, loop, &c, &err) != 0)
         fail_msg("rpc_client_new: %s", err.msg);
+    return c;
+}
+
+/* A client with one call per message: for the tests of the context queue. */
+static rpc_client_t *new_client_unbatched(uv_loop_t *loop, const char *urls, int contexts, int queue_max)
+{
+    int batch = client_batch;
+    client_batch = 1;
+    rpc_client_t *c = new_client(loop, urls, contexts, queue_max);
+    client_batch = batch;
     return c;
 }
 
@@ -187,7 +205,7 @@ static void test_200_concurrent(void **state)
     uv_loop_t loop;
     uv_loop_init(&loop);
     /* 16 contexts for 200 calls: most wait in the queue. */
-    rpc_client_t *c = new_client(&loop, rpc_server_url(s), 16, 256);
+    rpc_client_t *c = new_client_unbatched(&loop, rpc_server_url(s), 16, 256);
     enum { N = 200 };
     rec_t *r = calloc(N, sizeof *r);
     char msg[N][32];
@@ -324,7 +342,9 @@ static void test_server_killed_mid_request(void **state)
     rpc_client_t *c = new_client(&loop, url, 4, 16);
     /* Wait for the child to listen and the pipe to connect: a call that
      * fails fast with "closed" only makes sense once a request is out. */
-    sleep_ms(300);
+    for (int i = 0; i < 1000 && rpc_client_connections(c) == 0; i++)
+        sleep_ms(10);
+    assert_true(rpc_client_connections(c) > 0);
     rec_t r = {0};
     call(c, "doomed", 8000, &r);
     uv_timer_t t;
@@ -536,7 +556,8 @@ static void test_stop_drains(void **state)
     rpc_server_t *s = start_server("tcp://127.0.0.1:0", &e, 8, 4);
     uv_loop_t loop;
     uv_loop_init(&loop);
-    rpc_client_t *c = new_client(&loop, rpc_server_url(s), 8, 16);
+    /* Four handlers at once: four messages, so no batches here. */
+    rpc_client_t *c = new_client_unbatched(&loop, rpc_server_url(s), 8, 16);
     rec_t r[4];
     memset(r, 0, sizeof r);
     for (int i = 0; i < 4; i++)
@@ -668,7 +689,7 @@ static void test_cancel(void **state)
     rpc_server_t *s = start_server("tcp://127.0.0.1:0", &e, 4, 4);
     uv_loop_t loop;
     uv_loop_init(&loop);
-    rpc_client_t *c = new_client(&loop, rpc_server_url(s), 1, 4);
+    rpc_client_t *c = new_client_unbatched(&loop, rpc_server_url(s), 1, 4);
     rec_t a = {0}, b = {0}, d = {0};
     uint64_t ida = rpc_client_call(c, "a", 1, 5000, rec_cb, &a);
     uint64_t idb = rpc_client_call(c, "b", 1, 5000, rec_cb, &b); /* queued */
@@ -704,7 +725,7 @@ static void test_overloaded_and_queue_deadline(void **state)
     rpc_server_t *s = start_server("tcp://127.0.0.1:0", &e, 4, 4);
     uv_loop_t loop;
     uv_loop_init(&loop);
-    rpc_client_t *c = new_client(&loop, rpc_server_url(s), 2, 2);
+    rpc_client_t *c = new_client_unbatched(&loop, rpc_server_url(s), 2, 2);
     rec_t r[6];
     memset(r, 0, sizeof r);
     call(c, "0", 2000, &r[0]);
@@ -807,6 +828,101 @@ static void test_bad_options(void **state)
     cfg_free(cfg);
 }
 
+/* Calls started in one loop turn share messages; each keeps its own reply,
+ * and a call the handler refuses fails at once (not at its deadline) while
+ * its neighbours succeed. */
+static void test_batches(void **state)
+{
+    (void)state;
+    echo_srv_t e = {0};
+    rpc_server_t *s = start_server("tcp://127.0.0.1:0", &e, 8, 2);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    int batch = client_batch;
+    client_batch = 16;
+    rpc_client_t *c = new_client(&loop, rpc_server_url(s), 8, 64);
+    client_batch = batch;
+    /* Connected first, so the calls below go out together. */
+    rec_t warm = {0};
+    call(c, "warm", 2000, &warm);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(warm.st, RPC_OK);
+    enum { N = 40 };
+    rec_t r[N];
+    char msg[N][16];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < N; i++) {
+        snprintf(msg[i], sizeof msg[i], i == 7 ? "fail%d" : "m%d", i);
+        call(c, msg[i], 5000, &r[i]);
+    }
+    /* Cancelled before the turn ends: never sent. */
+    rec_t gone = {0};
+    uint64_t gid = rpc_client_call(c, "gone", 4, 5000, rec_cb, &gone);
+    assert_int_equal(rpc_client_cancel(c, gid), 0);
+    uint64_t t0 = uv_hrtime();
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_true((uv_hrtime() - t0) / 1000000 < 2000); /* the refused call did not wait for its deadline */
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(r[i].done, 1);
+        if (i == 7) {
+            assert_int_equal(r[i].st, RPC_ERROR);
+            assert_non_null(strstr(r[i].detail, "no reply"));
+            continue;
+        }
+        if (r[i].st != RPC_OK)
+            fail_msg("call %d: %s", i, r[i].detail);
+        assert_int_equal(r[i].len, strlen(msg[i]));
+        assert_memory_equal(r[i].reply, msg[i], r[i].len);
+    }
+    rpc_server_stats_t ss;
+    rpc_server_stats(s, &ss);
+    assert_int_equal(ss.handled, N + 1);
+    assert_int_equal(ss.handler_errors, 1);
+    assert_true(ss.replied <= 1 + (N + 15) / 16); /* 40 calls in 3 messages */
+    assert_int_equal(gone.done, 0);
+    rpc_client_stats_t st;
+    rpc_client_stats(c, &st);
+    assert_int_equal(st.cancelled, 1);
+    assert_int_equal(st.ok, N);
+    close_client(&loop, c);
+    uv_loop_close(&loop);
+    rpc_server_free(s);
+}
+
+/* The frame codec: round trip, no-reply parts, and every broken frame
+ * refused (not a batch without the magic). */
+static void test_batch_frames(void **state)
+{
+    (void)state;
+    rpc_batch_part_t in[3] = {{"abc", 3}, {NULL, 0}, {"", 0}}, out[RPC_BATCH_MAX];
+    size_t n = 0, size = rpc_batch_size(in, 3);
+    assert_int_equal(size, 8 + 12 + 3);
+    uint8_t buf[64];
+    rpc_batch_write(buf, in, 3);
+    assert_int_equal(rpc_batch_parse(buf, size, out, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(out[0].len, 3);
+    assert_memory_equal(out[0].data, "abc", 3);
+    assert_null(out[1].data);
+    assert_non_null(out[2].data);
+    assert_int_equal(out[2].len, 0);
+    assert_int_equal(rpc_batch_parse("\x08\x01", 2, out, &n), 1);   /* a protobuf payload */
+    assert_int_equal(rpc_batch_parse(buf, 3, out, &n), 1);            /* too short for the magic */
+    for (size_t cut = 4; cut < size; cut++)
+        assert_int_equal(rpc_batch_parse(buf, cut, out, &n), -1);     /* truncated */
+    uint8_t big[64];
+    memcpy(big, buf, size);
+    big[size] = 'x';
+    assert_int_equal(rpc_batch_parse(big, size + 1, out, &n), -1);    /* trailing bytes */
+    big[4] = 0;
+    assert_int_equal(rpc_batch_parse(big, size, out, &n), -1);        /* count 0 */
+    big[4] = RPC_BATCH_MAX + 1;
+    assert_int_equal(rpc_batch_parse(big, size, out, &n), -1);        /* count over the limit */
+    memcpy(big, buf, size);
+    big[8] = 200;
+    assert_int_equal(rpc_batch_parse(big, size, out, &n), -1);        /* a length past the end */
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--serve-slow") == 0)
@@ -832,8 +948,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_overloaded_and_queue_deadline),
         cmocka_unit_test(test_sync_call),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_batches),
+        cmocka_unit_test(test_batch_frames),
     };
-    int failed = cmocka_run_group_tests_name("worker threads", tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("worker threads, one call per message", tests, NULL, NULL);
     inline_handlers = 1;
-    return failed + cmocka_run_group_tests_name("inline handlers", tests, NULL, NULL);
+    client_batch = 16;
+    return failed + cmocka_run_group_tests_name("inline handlers, batches", tests, NULL, NULL);
 }
