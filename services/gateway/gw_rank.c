@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "common/arena.h"
+#include "common/histmerge.h"
 #include "common/log.h"
 #include "services/gateway/gw_cache.h"
 #include "services/gateway/gw_internal.h"
@@ -217,14 +218,29 @@ static void select_top(weighted_ix_t *p, size_t n, size_t k)
     qsort(p, k, sizeof *p, cmp_weight_desc);
 }
 
+/* Position of item in the user's rated items (sorted), or n. */
+static size_t rated_at(const uint32_t *items, size_t n, uint32_t item)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (items[mid] < item)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && items[lo] == item ? lo : n;
+}
+
 static Recsys__V1__HistoryEvent **content_history(rank_job_t *j, const char *user_id,
                                                   Recsys__V1__HistoryEvent **fresh, size_t nfresh, size_t *n)
 {
     const uint32_t *items;
     const float *vals;
     size_t nk = gw_catalog_user_ratings(j->gw->cat, user_id, &items, &vals);
-    size_t cap = j->gw->content_history_max;
+    size_t cap = j->gw->content_history_max, nrated = nk;
     weighted_ix_t *pick = NULL;
+    uint8_t *picked = NULL;
     if (nk > cap) {
         pick = arena_alloc(&j->arena, nk * sizeof *pick);
         if (pick == NULL)
@@ -237,6 +253,11 @@ static Recsys__V1__HistoryEvent **content_history(rank_job_t *j, const char *use
             pick[i] = (weighted_ix_t){(float)fabs((double)vals[i] - mean), (uint32_t)i};
         select_top(pick, nk, cap);
         nk = cap;
+        if ((picked = arena_alloc(&j->arena, nrated)) == NULL)
+            return NULL;
+        memset(picked, 0, nrated);
+        for (size_t i = 0; i < nk; i++)
+            picked[pick[i].i] = 1;
     }
     *n = 0;
     if (nk + nfresh == 0)
@@ -253,9 +274,19 @@ static Recsys__V1__HistoryEvent **content_history(rank_job_t *j, const char *use
         e[i].type = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_RATING;
         v[i] = &e[i];
     }
-    for (size_t i = 0; i < nfresh && fresh != NULL; i++)
-        v[nk + i] = fresh[i];
-    *n = nk + (fresh != NULL ? nfresh : 0);
+    size_t nv = nk;
+    for (size_t i = 0; i < nfresh && fresh != NULL; i++) {
+        /* An implicit event on an item the user rated counts for nothing
+         * (common/histmerge.h): the worker sees that when the rating is
+         * sent, but not for a rating left out above, so drop it here. */
+        if (picked != NULL && !histmerge_is_explicit(fresh[i]->rating)) {
+            size_t at = rated_at(items, nrated, gw_catalog_find(j->gw->cat, fresh[i]->item_id));
+            if (at < nrated && !picked[at])
+                continue;
+        }
+        v[nv++] = fresh[i];
+    }
+    *n = nv;
     return v;
 }
 
@@ -894,7 +925,9 @@ static void on_recent(void *arg, const gw_feedback_recent_event_t *ev, size_t n,
     Recsys__V1__HistoryEvent **h = cap ? arena_alloc(&j->arena, cap * sizeof *h) : NULL;
     Recsys__V1__HistoryEvent *e = n ? arena_alloc(&j->arena, n * sizeof *e) : NULL;
     uint32_t *extra = n ? arena_alloc(&j->arena, n * sizeof *extra) : NULL;
-    size_t nh = 0, nextra = 0;
+    size_t nh = 0, nextra = 0, nnew = 0;
+    const uint32_t *rated = NULL;
+    size_t nrated = gw_catalog_user_items(j->gw->cat, m->user_id, &rated);
     if (cap > 0 && h == NULL) {
         job_fail(j, GW_RESOURCE_EXHAUSTED, "out of memory");
         return;
@@ -914,6 +947,12 @@ static void on_recent(void *arg, const gw_feedback_recent_event_t *ev, size_t n,
         if (e[i].item_id == NULL)
             continue;
         h[nh++] = &e[i];
+        /* The history grows only by items neither rated nor seen before
+         * (the blend's history length; common/histmerge.h). */
+        bool known = rated_at(rated, nrated, it) < nrated;
+        for (size_t x = 0; x < nextra && !known; x++)
+            known = extra[x] == it;
+        nnew += !known;
         extra[nextra++] = it;
     }
     if (nextra > 0 && !(m->filters != NULL && m->filters->include_seen)) {
@@ -926,7 +965,7 @@ static void on_recent(void *arg, const gw_feedback_recent_event_t *ev, size_t n,
             gw_filter_compile(j->gw->cat, m->filters, all, j->filter.nexcluded + nextra, &j->filter, &j->arena, &err);
         }
     }
-    j->base_history += nextra;
+    j->base_history += nnew;
     send_recommend(j, h, nh);
 }
 
