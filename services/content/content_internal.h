@@ -11,6 +11,7 @@
 
 #include <stdatomic.h>
 
+#include "common/idmap.h"
 #include "common/modelfile.h"
 #include "common/topk.h"
 #include "services/content/content_model.h"
@@ -55,6 +56,7 @@ struct content_model {
     uint32_t n_items, n_terms, nb_k;
     cm_strings_t ids, titles, genres, terms;
     const uint32_t *id_order;
+    idmap_t *id_index;     /* id -> item (built at load: a hash, not the bisection) */
     const int32_t *years;
     const uint64_t *genre_masks;
     const uint32_t *df;

@@ -191,9 +191,23 @@ static int attach(content_model_t *m, err_t *err)
     return 0;
 }
 
+/* The id index: ids interned in item order, so the map's index is the item. */
+static int index_ids(content_model_t *m, err_t *err)
+{
+    if ((m->id_index = idmap_new()) == NULL)
+        return err_set(err, "out of memory");
+    for (uint32_t i = 0; i < m->n_items; i++) {
+        const char *s = cm_str(&m->ids, i);
+        uint32_t got;
+        if (idmap_intern(m->id_index, s, strlen(s), &got) < 0 || got != i)
+            return err_set(err, "item %u: id '%s' cannot be indexed (out of memory or a repeat)", i, s);
+    }
+    return 0;
+}
+
 static int finish(content_model_t *m, const char *name, content_model_t **out, err_t *err)
 {
-    if (attach(m, err)) {
+    if (attach(m, err) || index_ids(m, err)) {
         err_prefix(err, "%s", name);
         content_model_release(m);
         return -1;
@@ -283,6 +297,7 @@ void content_model_release(content_model_t *m)
 {
     if (!m || atomic_fetch_sub(&m->refs, 1) != 1)
         return;
+    idmap_free(m->id_index);
     modelfile_close(m->mf);
     free(m->buf);
     free(m);
@@ -313,6 +328,10 @@ uint64_t content_model_bytes(const content_model_t *m)
 
 uint32_t content_model_find(const content_model_t *m, const char *id, size_t len)
 {
+    if (m->id_index != NULL) {
+        uint32_t i = idmap_find(m->id_index, id, len);
+        return i == IDMAP_NONE ? CONTENT_NONE : i;
+    }
     size_t lo = 0, hi = m->n_items;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
