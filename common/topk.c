@@ -232,17 +232,23 @@ size_t topk_dense(const float *scores, size_t n, size_t k, const topk_filter_t *
     /* Scan phase. Indices only grow, so an item whose score key equals the
      * worst kept one loses the tie: compare the 32-bit score keys only.
      * Most items lose, so blocks are first screened with a plain float test
-     * that vectorises (s >= worst; NaN never passes, and a NaN worst is
-     * screened as -inf, which every number passes); only blocks with a
-     * possible winner take the exact per-item path. */
+     * that vectorises: s > worst when the worst is a number (an equal score
+     * loses the tie, -0.0 included), s >= -inf (any number) when it is a
+     * NaN; NaN never passes. Only blocks with a possible winner take the
+     * exact per-item path. (A worst of -inf then rejects -inf blocks at
+     * once: screened score arrays are mostly -inf.) */
     if (len == k) {
         uint32_t thr = (uint32_t)(kget(h, 0) >> 32);
         float thr_f = thr == 0 ? -INFINITY : key_score(thr);
         while (i < n) {
             size_t end = n - i >= TOPK_BLOCK ? i + TOPK_BLOCK : n;
             int any = 0;
-            for (size_t j = i; j < end; j++)
-                any |= scores[j] >= thr_f;
+            if (thr == 0)
+                for (size_t j = i; j < end; j++)
+                    any |= scores[j] >= thr_f;
+            else
+                for (size_t j = i; j < end; j++)
+                    any |= scores[j] > thr_f;
             if (!any) {
                 i = end;
                 continue;

@@ -20,9 +20,14 @@ static uint32_t rnd(uint32_t n)
     return n ? (uint32_t)(rng_state % n) : 0;
 }
 
+/* Percent of extra -inf values (screened score arrays are mostly -inf). */
+static uint32_t minus_inf_pct;
+
 static float value_set(void)
 {
     static const float vals[] = {0.0f, -0.0f, 1.0f, 1.0f, 2.5f, -3.0f, 0.25f, 1e30f, -1e30f};
+    if (minus_inf_pct && rnd(100) < minus_inf_pct)
+        return -INFINITY;
     uint32_t r = rnd(12);
     if (r < 9)
         return vals[r];
@@ -185,6 +190,25 @@ static void test_random_against_sort(void **state)
     }
 }
 
+/* Arrays of mostly -inf with NaNs and ties (the CF screen's output): the
+ * block screen must not drop a winner nor keep a loser. */
+static void test_mostly_minus_inf(void **state)
+{
+    (void)state;
+    uint32_t pcts[] = {90, 99, 100};
+    for (size_t p = 0; p < 3; p++) {
+        minus_inf_pct = pcts[p];
+        for (int round = 0; round < 40; round++) {
+            size_t n = 100 + rnd(2000);
+            size_t ks[] = {1, 10, 50, n / 2};
+            for (size_t ki = 0; ki < 4; ki++)
+                for (int mode = 0; mode < 8; mode++)
+                    check_dense(n, ks[ki], mode);
+        }
+    }
+    minus_inf_pct = 0;
+}
+
 static void test_large(void **state)
 {
     check_dense(60000, 10, 0);
@@ -270,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_order_details),
         cmocka_unit_test(test_random_against_sort),
         cmocka_unit_test(test_large),
+        cmocka_unit_test(test_mostly_minus_inf),
         cmocka_unit_test(test_filter_called_lazily),
         cmocka_unit_test(test_heap_api),
     };
