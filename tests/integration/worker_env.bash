@@ -28,3 +28,34 @@ refuse_corrupt_models() {
   "$binary" serve --listen tcp://127.0.0.1:0 2> "$tmp/none.log" || rc=$?
   [ $rc -eq 2 ] && grep -q -- "--model" "$tmp/none.log" || fail "no model or data: rc $rc $(cat "$tmp/none.log")"
 }
+
+# hup_under_load NAME REQUEST_JSON: HUP_CALLS (default 20000) concurrent
+# calls of REQUEST_JSON through recsys-rpc while SIGHUPs go to $pid every
+# 50 ms; every call must succeed, at least 3 SIGHUPs must land during the
+# load and at least 2 reloads must show in /metrics ($admin). The caller
+# defines $bin, $url, $pid, $admin and the array pids.
+hup_under_load() {
+  local name=$1 request=$2 calls=${HUP_CALLS:-20000}
+  "$bin/recsys-rpc" --url "$url" --timeout-ms 10000 --repeat "$calls" --concurrency 8 \
+    "$request" > "$tmp/$name-load.json" 2> "$tmp/$name-load.err" &
+  local load=$!
+  pids+=("$load")
+  local sent=0
+  sleep 0.05
+  while kill -0 "$load" 2> /dev/null && [ $sent -lt 40 ]; do
+    kill -HUP "$pid"; sent=$((sent + 1)); sleep 0.05
+  done
+  local rc=0
+  wait "$load" || rc=$?
+  [ $rc -eq 0 ] && jq -e ".failed == 0 and .ok == $calls" "$tmp/$name-load.json" > /dev/null ||
+    fail "$name: calls failed during reloads: rc $rc $(cat "$tmp/$name-load.json" "$tmp/$name-load.err")"
+  [ $sent -ge 3 ] || fail "$name: only $sent SIGHUPs landed during the load; raise HUP_CALLS"
+  local reloads=0
+  for _ in $(seq 1 50); do
+    reloads=$(curl -s "http://127.0.0.1:$admin/metrics" | awk '/^recsys_model_reloads_total\{result="ok"\}/ {print $2}')
+    [ "${reloads:-0}" -ge 2 ] && break
+    sleep 0.1
+  done
+  [ "${reloads:-0}" -ge 2 ] || fail "$name: $reloads reloads after $sent SIGHUPs"
+  echo "ok: $name: $calls calls, $sent SIGHUPs, $reloads reloads, 0 failures ($(jq -c '{p50_us,p99_us}' "$tmp/$name-load.json"))"
+}
