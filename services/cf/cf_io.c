@@ -10,6 +10,7 @@
  * damaged or mismatched file is refused with a message naming the file.
  */
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,6 +154,8 @@ static int meta_float(const modelfile_t *mf, const char *path, const char *key, 
     double v;
     if (meta_double(mf, path, key, &v, err) < 0)
         return -1;
+    if (!(v >= -FLT_MAX && v <= FLT_MAX))
+        return err_set(err, "%s: metadata '%s' = %g is not a finite float", path, key, v);
     *out = (float)v;
     return 0;
 }
@@ -227,6 +230,8 @@ static int read_model(cf_model_t *m, const modelfile_t *mf, const char *path, er
         return -1;
     if (strcmp(conf, "linear") != 0 && strcmp(conf, "log") != 0)
         return err_set(err, "%s: metadata 'als.confidence' = '%s' is not linear or log", path, conf);
+    if (!(seed >= 0.0 && seed < 18446744073709551616.0))
+        return err_set(err, "%s: metadata 'als.seed' = %g is not a seed (0 to 2^64 - 1)", path, seed);
     p->als.conf = strcmp(conf, "log") == 0 ? CF_CONF_LOG : CF_CONF_LINEAR;
     p->als.binary = b1 != 0;
     p->ease.binary = b2 != 0;
