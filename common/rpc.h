@@ -26,9 +26,10 @@
  * to starve nng's few task threads). rpc_server_stop drains: no new receives, in-flight handlers
  * finish and their replies go out (bounded wait), then the socket closes.
  *
- * Batches: calls a client starts in one turn of its loop (up to rpc-batch-max,
- * within the size limit) travel as one nng message on one context, and the
- * server answers them with one message: at saturation this divides nng's
+ * Batches: calls a client starts in one turn of its loop travel as one nng
+ * message on one context (two messages when there are two calls or more, so
+ * a worker can serve them on two threads at once; up to rpc-batch-max calls
+ * each, within the size limit), and the server answers each with one message: at saturation this divides nng's
  * per-message thread hand-offs and wake-ups by the batch size. A batch is a
  * frame (magic, a count, the lengths, the payloads; rpc_batch_* in
  * rpc_internal.h);

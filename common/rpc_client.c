@@ -521,6 +521,14 @@ static void flush_cb(uv_check_t *h)
     uv_check_stop(h);
     uv_idle_stop(&c->nowait);
     bool queued = false;
+    /* At least two messages when there are two calls or more, so that a
+     * worker can serve them on two threads at once. */
+    int total = 0;
+    for (rpc_pending_t *p = c->out_head; p != NULL; p = p->qnext)
+        total++;
+    int per = total >= 2 ? (total + 1) / 2 : 1;
+    if (per > c->batch_max)
+        per = c->batch_max;
     while (c->out_head != NULL && c->state == CLIENT_OPEN) {
         rpc_slot_t *sl = take_slot(c);
         if (sl == NULL) {
@@ -549,7 +557,7 @@ static void flush_cb(uv_check_t *h)
         rpc_pending_t *first = c->out_head, *last = first;
         int n = 1;
         size_t bytes = 8 + 4 + first->len;
-        while (n < c->batch_max && last->qnext != NULL && bytes + 4 + last->qnext->len <= c->max_msg) {
+        while (n < per && last->qnext != NULL && bytes + 4 + last->qnext->len <= c->max_msg) {
             last = last->qnext;
             bytes += 4 + last->len;
             n++;
