@@ -60,6 +60,8 @@ struct cf_featmap {
     int32_t *bucket_lo;  /* [nbuckets] first year of each bucket, ascending */
     uint8_t *warm;       /* [n_items] */
     uint64_t *warm_bits; /* the same as a bitmap (topk.h) */
+    uint32_t *cold;      /* the items that are not warm, ascending */
+    uint32_t ncold;
     float *w;            /* ease: n_items x nf; als/mf: nf x cols; NULL for pop */
     float *w_pop;        /* [nf] popularity map */
     float pop;           /* weight of the popularity map in a personal profile */
@@ -75,6 +77,7 @@ void cf_featmap_free(cf_featmap_t *f)
     free(f->bucket_lo);
     free(f->warm);
     free(f->warm_bits);
+    free(f->cold);
     free(f->w);
     free(f->w_pop);
     free(f);
@@ -255,6 +258,14 @@ int cf_featmap_build(const cf_model_t *m, const cf_featmap_params_t *p, cf_featm
         err_set(err, "cf features: no item has %u training ratings", p->min_ratings);
         goto fail;
     }
+    f->cold = malloc(((size_t)(n - nwarm) + 1) * sizeof *f->cold);
+    if (!f->cold) {
+        err_set(err, "cf features: out of memory");
+        goto fail;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (!f->warm[i])
+            f->cold[f->ncold++] = i;
     idx = malloc(((size_t)nf + 1) * sizeof *idx);
     A = calloc((size_t)nf * nf, sizeof *A);
     rp = calloc(nf, sizeof *rp);
@@ -520,11 +531,15 @@ int cf_featmap_score_top(const cf_featmap_t *f, const cf_model_t *m, cf_scratch_
                                  : cf_score_all(m, s, who, NULL, err);
     /* Without a history the model answers with counts; the map predicts
      * log(1 + count), so warm items are put on that scale too. */
-    if (all)
+    if (all && pop_only)
         for (uint32_t j = 0; j < f->n_items; j++)
-            out[j] = !f->warm[j] ? cf_featmap_score(f, z, j)
-                     : pop_only  ? (float)log1p((double)m->pop[j])
-                                 : all[j];
+            out[j] = f->warm[j] ? (float)log1p((double)m->pop[j]) : cf_featmap_score(f, z, j);
+    else if (all) {
+        /* Warm items keep the model's score: one copy, then the cold ones. */
+        memcpy(out, all, (size_t)f->n_items * sizeof *out);
+        for (uint32_t c = 0; c < f->ncold; c++)
+            out[f->cold[c]] = cf_featmap_score(f, z, f->cold[c]);
+    }
     free(z);
     return all ? 0 : -1;
 }
