@@ -72,7 +72,6 @@ stop() { # stop NAME: SIGTERM, exit status 0
   [ "$rc" -eq 0 ] || fail "exit status $rc after SIGTERM"
   grep -q '"rpc server drained"' "$tmp/$1.log" || fail "$1: no drain logged"
 }
-code_of() { jq -r '.error.code' "$1"; }
 
 # ---- trained from --data at start-up (ease: 399 items), 4 KiB messages
 start data --data "$data" --rpc-server-max-msg-bytes 4096 --max-k 500
@@ -133,31 +132,15 @@ echo "ok: similar, predict"
 rc=0; rpc '{"similar":{"item_id":"no-such-film","k":5}}' > "$tmp/e.json" || rc=$?
 [ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_NOT_FOUND ] && grep -q "no-such-film" "$tmp/e.json" ||
   fail "unknown item: rc $rc $(cat "$tmp/e.json")"
-for bad in '{"score":{"user_id":"1","k":0}}' '{"score":{"user_id":"1","k":501}}' \
-    "{\"similar\":{\"item_id\":\"${ids[0]}\",\"k\":0}}" '{"predict":{"user_id":"1"}}' '{}' '{"items":{}}' \
-    '{"score":{"k":3,"filters":{"year_min":2000,"year_max":1990}}}'; do
-  rc=0; rpc "$bad" > "$tmp/e.json" || rc=$?
-  [ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_INVALID_ARGUMENT ] ||
-    fail "$bad: rc $rc $(cat "$tmp/e.json")"
-done
-for hex in ffffffff 0a 0aff08; do
-  rc=0; rpc --raw-hex "$hex" > "$tmp/e.json" || rc=$?
-  [ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_INVALID_ARGUMENT ] ||
-    fail "raw $hex: rc $rc $(cat "$tmp/e.json")"
-done
-grep -q "malformed request" "$tmp/e.json" || fail "malformed: $(cat "$tmp/e.json")"
+expect_error INVALID_ARGUMENT '{"score":{"user_id":"1","k":0}}' '{"score":{"user_id":"1","k":501}}' \
+  "{\"similar\":{\"item_id\":\"${ids[0]}\",\"k\":0}}" '{"predict":{"user_id":"1"}}' '{}' '{"items":{}}' \
+  '{"score":{"k":3,"filters":{"year_min":2000,"year_max":1990}}}'
+expect_malformed_refused
 echo "ok: error answers (NOT_FOUND, INVALID_ARGUMENT, malformed bytes)"
 
 # an over-limit request (8 KiB > 4 KiB) drops the connection; an over-limit
 # reply (399 scored items) is RESOURCE_EXHAUSTED; the server lives on
-printf '{"score":{"user_id":"%s","k":5}}' "$(head -c 8192 /dev/zero | tr '\0' x)" > "$tmp/big.json"
-rc=0; "$bin/recsys-rpc" --url "$url" --timeout-ms 1500 @"$tmp/big.json" > /dev/null 2> "$tmp/big.err" || rc=$?
-[ $rc -eq 3 ] || fail "over-limit request: rc $rc $(cat "$tmp/big.err")"
-rc=0; rpc '{"score":{"user_id":"nobody","k":500}}' > "$tmp/e.json" || rc=$?
-[ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_RESOURCE_EXHAUSTED ] ||
-  fail "over-limit reply: rc $rc $(cat "$tmp/e.json")"
-rpc '{"info":{}}' > /dev/null || fail "server unusable after over-limit messages"
-echo "ok: over-limit request and reply"
+expect_over_limit '{"score":{"user_id":"%s","k":5}}' '{"score":{"user_id":"nobody","k":500}}'
 
 # SIGHUP under load: concurrent "user 1, k=10" calls, several reloads, 0 failures
 HUP_CALLS=20000 # enough for several reloads even with fast calls

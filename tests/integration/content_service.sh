@@ -134,35 +134,18 @@ jq -e --arg id "${ids[0]}" 'any(.items.items[]; .item_id == $id)' "$tmp/search.j
 echo "ok: items"
 
 # errors are answers
-code_of() { jq -r '.error.code' "$1"; }
 rc=0; rpc '{"similar":{"item_id":"no-such-id","k":5}}' > "$tmp/e.json" || rc=$?
 [ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_NOT_FOUND ] &&
   grep -q "no-such-id" "$tmp/e.json" || fail "unknown item: rc $rc $(cat "$tmp/e.json")"
-for bad in "{\"similar\":{\"item_id\":\"${ids[0]}\",\"k\":0}}" "{\"similar\":{\"item_id\":\"${ids[0]}\",\"k\":501}}" \
-    '{"score":{"k":5}}' '{"predict":{"item_ids":["x"]}}' '{}' '{"items":{}}'; do
-  rc=0; rpc "$bad" > "$tmp/e.json" || rc=$?
-  [ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_INVALID_ARGUMENT ] ||
-    fail "$bad: rc $rc $(cat "$tmp/e.json")"
-done
-for hex in ffffffff 0a 0aff08; do
-  rc=0; rpc --raw-hex "$hex" > "$tmp/e.json" || rc=$?
-  [ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_INVALID_ARGUMENT ] ||
-    fail "raw $hex: rc $rc $(cat "$tmp/e.json")"
-done
-grep -q "malformed request" "$tmp/e.json" || fail "malformed: $(cat "$tmp/e.json")"
+expect_error INVALID_ARGUMENT "{\"similar\":{\"item_id\":\"${ids[0]}\",\"k\":0}}" \
+  "{\"similar\":{\"item_id\":\"${ids[0]}\",\"k\":501}}" '{"score":{"k":5}}' '{"predict":{"item_ids":["x"]}}' \
+  '{}' '{"items":{}}'
+expect_malformed_refused
 echo "ok: error answers (NOT_FOUND, INVALID_ARGUMENT, malformed bytes)"
 
 # an over-limit request (8 KiB > 4 KiB): nng drops the connection, the call
 # fails, the server lives on; an over-limit reply becomes RESOURCE_EXHAUSTED
-printf '{"similar":{"item_id":"%s","k":5}}' "$(head -c 8192 /dev/zero | tr '\0' x)" > "$tmp/big.json"
-rc=0; "$bin/recsys-rpc" --url "$url" --timeout-ms 1500 @"$tmp/big.json" > /dev/null 2> "$tmp/big.err" || rc=$?
-[ $rc -eq 3 ] || fail "over-limit request: rc $rc $(cat "$tmp/big.err")"
-rc=0; rpc '{"items":{"query":"e","k":500}}' > "$tmp/e.json" || rc=$?
-[ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_RESOURCE_EXHAUSTED ] ||
-  fail "over-limit reply: rc $rc $(cat "$tmp/e.json")"
-rpc '{"info":{}}' > /dev/null || fail "server unusable after over-limit messages"
-kill -0 "$pid" || fail "server died"
-echo "ok: over-limit request and reply"
+expect_over_limit '{"similar":{"item_id":"%s","k":5}}' '{"items":{"query":"e","k":500}}'
 
 # SIGHUP under load: a concurrent stream of similar calls, several reloads
 # (each rebuilds from --data), zero failures

@@ -59,3 +59,47 @@ hup_under_load() {
   [ "${reloads:-0}" -ge 2 ] || fail "$name: $reloads reloads after $sent SIGHUPs"
   echo "ok: $name: $calls calls, $sent SIGHUPs, $reloads reloads, 0 failures ($(jq -c '{p50_us,p99_us}' "$tmp/$name-load.json"))"
 }
+
+# The caller also defines rpc() (recsys-rpc against $url) for these.
+code_of() { jq -r '.error.code' "$1"; }
+
+# expect_error CODE REQUEST_JSON...: each request fails with exit status 1 and
+# WORKER_ERROR_CODE_<CODE>.
+expect_error() {
+  local code=$1 bad rc
+  shift
+  for bad in "$@"; do
+    rc=0; rpc "$bad" > "$tmp/e.json" || rc=$?
+    [ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = "WORKER_ERROR_CODE_$code" ] ||
+      fail "$bad: rc $rc $(cat "$tmp/e.json")"
+  done
+}
+
+# expect_malformed_refused: bytes that are no WorkerRequest get
+# INVALID_ARGUMENT "malformed request".
+expect_malformed_refused() {
+  local hex rc
+  for hex in ffffffff 0a 0aff08; do
+    rc=0; rpc --raw-hex "$hex" > "$tmp/e.json" || rc=$?
+    [ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_INVALID_ARGUMENT ] ||
+      fail "raw $hex: rc $rc $(cat "$tmp/e.json")"
+  done
+  grep -q "malformed request" "$tmp/e.json" || fail "malformed: $(cat "$tmp/e.json")"
+}
+
+# expect_over_limit TEMPLATE BIG_REPLY_REQUEST: with 4 KiB messages, TEMPLATE
+# (a printf format with one %s) filled with 8 KiB makes recsys-rpc fail
+# (exit 3: nng drops the connection), BIG_REPLY_REQUEST is answered
+# RESOURCE_EXHAUSTED, and the server ($pid) still answers after both.
+expect_over_limit() {
+  local rc
+  printf "$1" "$(head -c 8192 /dev/zero | tr '\0' x)" > "$tmp/big.json"
+  rc=0; "$bin/recsys-rpc" --url "$url" --timeout-ms 1500 @"$tmp/big.json" > /dev/null 2> "$tmp/big.err" || rc=$?
+  [ $rc -eq 3 ] || fail "over-limit request: rc $rc $(cat "$tmp/big.err")"
+  rc=0; rpc "$2" > "$tmp/e.json" || rc=$?
+  [ $rc -eq 1 ] && [ "$(code_of "$tmp/e.json")" = WORKER_ERROR_CODE_RESOURCE_EXHAUSTED ] ||
+    fail "over-limit reply: rc $rc $(cat "$tmp/e.json")"
+  rpc '{"info":{}}' > /dev/null || fail "server unusable after over-limit messages"
+  kill -0 "$pid" || fail "server died"
+  echo "ok: over-limit request and reply"
+}
