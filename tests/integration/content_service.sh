@@ -27,6 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do echo "--- $f"; tail -20 "$f"; done; exit 1; }
+worker=recsys-content
 . "$(dirname "${BASH_SOURCE[0]}")/worker_env.bash"
 
 # ---- data
@@ -50,35 +51,6 @@ fi
 mapfile -t ids < <(sed -n '2,4p' "$data/items.csv" | cut -d, -f1)
 [ "${#ids[@]}" -eq 3 ] || fail "could not read item ids from $data/items.csv"
 
-# ---- server helpers
-# start NAME ARGS...: starts recsys-content serve with a log in $tmp/NAME.log
-# and sets $pid; the rpc URL and admin port are read back from the log.
-start() {
-  local name=$1; shift
-  "$bin/recsys-content" serve --listen tcp://127.0.0.1:0 --admin-port 0 "$@" 2> "$tmp/$name.log" &
-  pid=$!
-  pids+=("$pid")
-}
-wait_loaded() { # wait_loaded NAME: sets $url and $admin
-  local log=$tmp/$1.log
-  for _ in $(seq 1 600); do
-    grep -q '"model loaded"' "$log" 2> /dev/null && break
-    kill -0 "$pid" 2> /dev/null || fail "$1 exited before loading"
-    sleep 0.1
-  done
-  grep -q '"model loaded"' "$log" || fail "$1: no model after 60 s"
-  url=$(jq -r 'select(.msg == "listening") | .rpc' "$log")
-  admin=$(jq -r 'select(.msg == "listening") | .admin_port' "$log")
-  [ -n "$url" ] && [ -n "$admin" ] || fail "$1: no listening line"
-}
-rpc() { "$bin/recsys-rpc" --url "$url" --timeout-ms 10000 "$@"; }
-stop() { # stop: SIGTERM, exit status 0
-  kill -TERM "$pid"
-  local rc=0
-  wait "$pid" || rc=$?
-  [ "$rc" -eq 0 ] || fail "exit status $rc after SIGTERM"
-  grep -q '"rpc server drained"' "$tmp/$1.log" || fail "$1: no drain logged"
-}
 
 # ---- a server built from --data, small message limit (4 KiB)
 start data --data "$data" --rpc-server-max-msg-bytes 4096 --max-k 500

@@ -1,6 +1,37 @@
-# worker_env.bash: checks shared by the worker integration tests (sourced by
-# content_service.sh and cf_service.sh; not a test itself). The caller
-# defines $tmp (its private directory) and fail().
+# worker_env.bash: helpers and checks shared by the worker integration tests
+# (sourced by content_service.sh and cf_service.sh; not a test itself). The
+# caller defines $bin, $tmp (its private directory), the array pids, fail(),
+# and $worker (the binary under test: recsys-content or recsys-cf).
+
+# ---- server helpers
+# start NAME ARGS...: starts "$worker serve" with a log in $tmp/NAME.log and
+# sets $pid; wait_loaded reads the rpc URL and admin port back from the log.
+start() {
+  local name=$1; shift
+  "$bin/$worker" serve --listen tcp://127.0.0.1:0 --admin-port 0 "$@" 2> "$tmp/$name.log" &
+  pid=$!
+  pids+=("$pid")
+}
+wait_loaded() { # wait_loaded NAME: sets $url and $admin
+  local log=$tmp/$1.log
+  for _ in $(seq 1 600); do
+    grep -q '"model loaded"' "$log" 2> /dev/null && break
+    kill -0 "$pid" 2> /dev/null || fail "$1 exited before loading"
+    sleep 0.1
+  done
+  grep -q '"model loaded"' "$log" || fail "$1: no model after 60 s"
+  url=$(jq -r 'select(.msg == "listening") | .rpc' "$log")
+  admin=$(jq -r 'select(.msg == "listening") | .admin_port' "$log")
+  [ -n "$url" ] && [ -n "$admin" ] || fail "$1: no listening line"
+}
+rpc() { "$bin/recsys-rpc" --url "$url" --timeout-ms 10000 "$@"; }
+stop() { # stop NAME: SIGTERM, exit status 0 and a drain logged
+  kill -TERM "$pid"
+  local rc=0
+  wait "$pid" || rc=$?
+  [ "$rc" -eq 0 ] || fail "exit status $rc after SIGTERM"
+  grep -q '"rpc server drained"' "$tmp/$1.log" || fail "$1: no drain logged"
+}
 
 # refuse_corrupt_models BINARY MODEL: a truncated copy of MODEL and a copy
 # with one byte flipped two thirds in make `BINARY serve --model` exit 1 with
@@ -60,7 +91,6 @@ hup_under_load() {
   echo "ok: $name: $calls calls, $sent SIGHUPs, $reloads reloads, 0 failures ($(jq -c '{p50_us,p99_us}' "$tmp/$name-load.json"))"
 }
 
-# The caller also defines rpc() (recsys-rpc against $url) for these.
 code_of() { jq -r '.error.code' "$1"; }
 
 # expect_error CODE REQUEST_JSON...: each request fails with exit status 1 and
