@@ -907,6 +907,55 @@ static void test_batches(void **state)
     rpc_server_free(s);
 }
 
+/* Each reply of a batch fits the limit but not all of them together: none
+ * is sent, every call of that batch fails at once (not at its deadline),
+ * and the server serves the next call. */
+static void test_batch_reply_over_limit(void **state)
+{
+    (void)state;
+    echo_srv_t e = {.reply_extra = 2500};
+    rpc_server_opts_t so;
+    rpc_server_opts_default(&so);
+    so.url = "tcp://127.0.0.1:0";
+    so.max_msg_bytes = 4096;
+    rpc_server_t *s = NULL;
+    err_t err;
+    assert_int_equal(rpc_server_new(&so, echo_handler, &e, &s, &err), 0);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    rpc_client_opts_t co;
+    rpc_client_opts_default(&co);
+    co.urls = rpc_server_url(s);
+    co.max_msg_bytes = 4096;
+    co.batch_max = 16;
+    rpc_client_t *c = NULL;
+    assert_int_equal(rpc_client_new(&co, &loop, &c, &err), 0);
+    rec_t warm = {0};
+    call(c, "warm", 2000, &warm);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(warm.st, RPC_OK);
+    assert_int_equal(warm.len, 4 + 2500);
+    /* Four calls: two messages of two, each answer pair over 4096 bytes. */
+    rec_t r[4];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < 4; i++)
+        call(c, "pair", 5000, &r[i]);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(r[i].done, 1);
+        assert_int_equal(r[i].st, RPC_ERROR);
+        assert_non_null(strstr(r[i].detail, "no reply"));
+        assert_true(r[i].elapsed_us < 2000000);
+    }
+    rec_t after = {0};
+    call(c, "after", 2000, &after);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(after.st, RPC_OK);
+    close_client(&loop, c);
+    uv_loop_close(&loop);
+    rpc_server_free(s);
+}
+
 /* The frame codec: round trip, no-reply parts, and every broken frame
  * refused (not a batch without the magic). */
 static void test_batch_frames(void **state)
@@ -968,6 +1017,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test(test_batches),
         cmocka_unit_test(test_batch_frames),
+        cmocka_unit_test(test_batch_reply_over_limit),
     };
     int failed = cmocka_run_group_tests_name("worker threads, one call per message", tests, NULL, NULL);
     inline_handlers = 1;
