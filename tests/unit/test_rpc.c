@@ -956,6 +956,38 @@ static void test_batch_reply_over_limit(void **state)
     rpc_server_free(s);
 }
 
+/* A turn's calls beyond the free contexts wait in the queue, and beyond
+ * the queue are refused as overloaded, as without batches. */
+static void test_batch_queue_limits(void **state)
+{
+    (void)state;
+    echo_srv_t e = {.delay_ms = 100};
+    rpc_server_t *s = start_server("tcp://127.0.0.1:0", &e, 4, 2);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    int batch = client_batch;
+    client_batch = 2;
+    rpc_client_t *c = new_client(&loop, rpc_server_url(s), 1, 1); /* one context, one queued */
+    client_batch = batch;
+    rec_t r[6];
+    memset(r, 0, sizeof r);
+    for (int i = 0; i < 6; i++)
+        call(c, "q", 5000, &r[i]);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    /* Calls 0 and 1 share the context, call 2 waits, 3-5 are refused. */
+    for (int i = 0; i < 3; i++)
+        if (r[i].st != RPC_OK)
+            fail_msg("call %d: %s", i, r[i].detail);
+    for (int i = 3; i < 6; i++) {
+        assert_int_equal(r[i].st, RPC_OVERLOADED);
+        assert_non_null(strstr(r[i].detail, "rpc-queue-max"));
+    }
+    assert_int_equal(atomic_load(&e.calls), 3);
+    close_client(&loop, c);
+    uv_loop_close(&loop);
+    rpc_server_free(s);
+}
+
 /* The frame codec: round trip, no-reply parts, and every broken frame
  * refused (not a batch without the magic). */
 static void test_batch_frames(void **state)
@@ -1018,6 +1050,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_batches),
         cmocka_unit_test(test_batch_frames),
         cmocka_unit_test(test_batch_reply_over_limit),
+        cmocka_unit_test(test_batch_queue_limits),
     };
     int failed = cmocka_run_group_tests_name("worker threads, one call per message", tests, NULL, NULL);
     inline_handlers = 1;
