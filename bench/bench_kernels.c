@@ -1,5 +1,5 @@
 /*
- * bench_kernels.c: timings of the numeric kernels in common/ (not a test).
+ * bench_kernels.c: timings of the numeric kernels in common/math/ (not a test).
  *
  *   bench_kernels [reps]     (default 21 repetitions; medians are printed)
  *
@@ -18,10 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/crc32c.h"
-#include "common/modelfile.h"
-#include "common/topk.h"
-#include "common/vec.h"
+#include "common/base/crc32c.h"
+#include "common/wire/modelfile.h"
+#include "common/math/topk.h"
+#include "common/math/vec.h"
 
 #ifdef RECSYS_BENCH_OPENBLAS
 #include <cblas.h>

@@ -1,5 +1,5 @@
 /*
- * bench_redisuv.c: round trips of the libuv Redis client (common/redisuv.h)
+ * bench_redisuv.c: round trips of the libuv Redis client (common/net/redisuv.h)
  * against a running redis-server, with 1 and 16 commands in flight: GET of a
  * 1 KiB value, and the cache's lookup script (generation + entry in one EVAL).
  *
@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "common/redisuv.h"
+#include "common/base/log.h"
+#include "common/net/redisuv.h"
 
 typedef struct run {
     redisuv_t *r;

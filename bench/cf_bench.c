@@ -21,8 +21,8 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "common/dataset.h"
-#include "common/rng.h"
+#include "common/data/dataset.h"
+#include "common/base/rng.h"
 #include "services/cf/cf_linalg.h"
 #include "services/cf/cf_model.h"
 

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/dataset.h"
-#include "common/rng.h"
+#include "common/data/dataset.h"
+#include "common/base/rng.h"
 #include "services/cf/cf_linalg.h"
 #include "services/cf/cf_model.h"
 

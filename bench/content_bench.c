@@ -20,7 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/catalog.h"
+#include "common/data/catalog.h"
 #include "services/content/content_model.h"
 
 static double now_ms(void)

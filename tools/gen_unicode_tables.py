@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""gen_unicode_tables.py: writes common/utf8_tables.c from Python's own str methods.
+"""gen_unicode_tables.py: writes common/text/utf8_tables.c from Python's own str methods.
 
 The text pipeline must agree with CPython code point for code point, so the
 tables are taken from the behaviour of the running interpreter rather than
@@ -16,7 +16,7 @@ from the Unicode data files:
                   so the table holds Cased minus Case_Ignorable.
 
 Every table is checked against the interpreter before it is written.
-Run: python3 tools/gen_unicode_tables.py > common/utf8_tables.c
+Run: python3 tools/gen_unicode_tables.py > common/text/utf8_tables.c
 """
 import re
 import sys
@@ -109,7 +109,7 @@ def main():
         assert (("A\u03a3" + chr(c)).lower()[1] == "\u03c2") == want, hex(c)
 
     w = sys.stdout.write
-    w("/*\n * utf8_tables.c: Unicode tables for common/utf8.c. GENERATED, do not edit.\n")
+    w("/*\n * utf8_tables.c: Unicode tables for common/text/utf8.c. GENERATED, do not edit.\n")
     w(" *\n * Written by tools/gen_unicode_tables.py from Python %s (unicodedata,\n"
       % sys.version.split()[0])
     w(" * Unicode %s) so that the predicates agree with CPython's str.split(),\n"
@@ -117,7 +117,7 @@ def main():
     w(" * str.lower() and re's \\w exactly. Range tables are sorted and disjoint\n")
     w(" * (binary search); lower-case runs map every stride-th code point of\n")
     w(" * [lo, hi] to itself + delta.\n */\n")
-    w('#include "common/utf8.h"\n\n')
+    w('#include "common/text/utf8.h"\n\n')
     w("const char utf8_tab_unicode_version[] = \"%s\";\n\n" % unicodedata.unidata_version)
 
     def emit_ranges(name, cps, what):

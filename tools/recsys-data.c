@@ -29,9 +29,9 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "common/config.h"
-#include "common/dataset.h"
-#include "common/log.h"
+#include "common/base/config.h"
+#include "common/data/dataset.h"
+#include "common/base/log.h"
 
 static const cfg_option_t tool_options[] = {
     {"limit", CFG_INT, "0", "items: print at most this many items (0: all).", 0, 1e12},

@@ -36,10 +36,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/config.h"
-#include "common/err.h"
-#include "common/log.h"
-#include "common/rng.h"
+#include "common/base/config.h"
+#include "common/base/err.h"
+#include "common/base/log.h"
+#include "common/base/rng.h"
 
 static const cfg_option_t load_options[] = {
     {"host", CFG_STRING, "127.0.0.1", "Server address (IPv4).", 0, 0},

@@ -7,10 +7,10 @@
  *   recsys-rpc --raw-hex 0a0b0c          (bytes sent as they are)
  *   recsys-rpc --repeat 2000 --concurrency 8 '{"similar":...}'
  *
- * The request is the proto3 JSON mapping of WorkerRequest (common/pbjson.h);
+ * The request is the proto3 JSON mapping of WorkerRequest (common/wire/pbjson.h);
  * the reply is printed the same way. One call goes through rpc_call_sync.
  * With --repeat or --concurrency above 1 the call is repeated through the
- * gateway's own client (common/rpc.h: one req socket, C contexts, C calls in
+ * gateway's own client (common/net/rpc.h: one req socket, C contexts, C calls in
  * flight, each completion starting the next) and a JSON summary is printed
  * instead: counts, failures, throughput and latency percentiles (p50, p90,
  * p99, max, in microseconds, as the rpc client measured them).
@@ -26,10 +26,10 @@
 #include <string.h>
 #include <uv.h>
 
-#include "common/config.h"
-#include "common/log.h"
-#include "common/pbjson.h"
-#include "common/rpc.h"
+#include "common/base/config.h"
+#include "common/base/log.h"
+#include "common/wire/pbjson.h"
+#include "common/net/rpc.h"
 #include "recsys/v1/worker.pb-c.h"
 
 static const cfg_option_t rpc_tool_options[] = {

@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/rng.h"
-#include "common/vec.h"
+#include "common/base/rng.h"
+#include "common/math/vec.h"
 #include "services/cf/cf_internal.h"
 #include "services/cf/cf_linalg.h"
 

@@ -14,9 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/err.h"
-#include "common/ratings.h"
-#include "common/sparse.h"
+#include "common/base/err.h"
+#include "common/data/ratings.h"
+#include "common/math/sparse.h"
 
 typedef struct cf_data {
     uint32_t n_users, n_items;

@@ -29,8 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/config.h"
-#include "common/err.h"
+#include "common/base/config.h"
+#include "common/base/err.h"
 #include "services/cf/cf_model.h"
 
 typedef struct cf_featmap_params {

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/rng.h"
+#include "common/base/rng.h"
 #include "services/cf/cf_internal.h"
 
 static int meta_num(modelfile_writer_t *w, const char *key, double v, err_t *err)

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/vec.h"
+#include "common/math/vec.h"
 #include "services/cf/cf_internal.h"
 #include "services/cf/cf_linalg.h"
 

@@ -37,14 +37,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/catalog.h"
-#include "common/config.h"
-#include "common/err.h"
-#include "common/idmap.h"
-#include "common/modelfile.h"
-#include "common/sparse.h"
-#include "common/topk.h"
-#include "common/vecq8.h"
+#include "common/data/catalog.h"
+#include "common/base/config.h"
+#include "common/base/err.h"
+#include "common/data/idmap.h"
+#include "common/wire/modelfile.h"
+#include "common/math/sparse.h"
+#include "common/math/topk.h"
+#include "common/math/vecq8.h"
 #include "services/cf/cf_data.h"
 
 #define CF_NO_USER UINT32_MAX
@@ -176,7 +176,7 @@ typedef struct cf_filter {
 } cf_filter_t;
 
 /* The item-attribute part of a filter (genre mask, year range) as a top-k
- * keep callback (common/topk.h): ctx points to a cf_filter_ctx_t. Returns 1
+ * keep callback (common/math/topk.h): ctx points to a cf_filter_ctx_t. Returns 1
  * when item passes. One definition for every CF scoring path. */
 typedef struct cf_filter_ctx {
     const cf_model_t *m;

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/vec.h"
+#include "common/math/vec.h"
 #include "services/cf/cf_internal.h"
 
 struct cf_scratch {

@@ -3,7 +3,7 @@
  *
  * For ALS and MF on big catalogs, scoring every item in float reads the
  * whole item matrix per request (16 MB at 62k x 64). The model keeps an int8
- * copy (common/vecq8.h, a quarter of the bytes); a request scores every item
+ * copy (common/math/vecq8.h, a quarter of the bytes); a request scores every item
  * approximately with a hard error bound b_i, takes the best k eligible items
  * by approximate score, and sets T = min over them of (approx - b). Those k
  * items all score at least T exactly, so the k-th best exact score is at
@@ -16,7 +16,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "common/vec.h"
+#include "common/math/vec.h"
 #include "services/cf/cf_internal.h"
 
 /* Below this many items the float pass is cheap enough. */

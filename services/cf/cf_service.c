@@ -24,9 +24,9 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "common/histmerge.h"
-#include "common/log.h"
-#include "common/topk.h"
+#include "common/data/histmerge.h"
+#include "common/base/log.h"
+#include "common/math/topk.h"
 #include "services/cf/cf_features.h"
 
 #define E_NONE RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_NONE
@@ -286,7 +286,7 @@ static bool row_has(const void *ctx, uint32_t item)
 
 /* user_id and history into r (ids of r->m). dislike_value: what a DISLIKE
  * without a rating becomes (NAN: skipped, but seen). Of the events of one
- * item only the one common/histmerge.h picks counts (the latest rating, or
+ * item only the one common/data/histmerge.h picks counts (the latest rating, or
  * without one and without a stored rating the latest implicit event), so
  * the library's "an event overrides the stored rating" sees at most one. */
 static code_t read_history(req_t *r, const char *user_id, Recsys__V1__HistoryEvent **hist, size_t n,

@@ -1,6 +1,6 @@
 /*
  * cf_service.h: recsys-cf serve: the CF models behind the shared worker
- * skeleton (common/workersvc.h).
+ * skeleton (common/net/workersvc.h).
  *
  * Only the model-specific part lives here: a workersvc_ops_t whose load()
  * maps a model file (--model FILE, or DIR/cf.model) or, when --model is
@@ -26,7 +26,7 @@
  *
  *  score    user_id (known: its training history; unknown: ignored, not an
  *           error) and/or history events in the order they happened
- *           (folded in). Per item one thing counts (common/histmerge.h):
+ *           (folded in). Per item one thing counts (common/data/histmerge.h):
  *           its latest explicit event (rating > 0), which overrides the
  *           stored rating; else the stored rating, untouched by implicit
  *           events; else its latest implicit event. Event values: rating > 0 is the
@@ -81,11 +81,11 @@
 
 #include <stdint.h>
 
-#include "common/catalog.h"
-#include "common/config.h"
-#include "common/dataset.h"
-#include "common/err.h"
-#include "common/workersvc.h"
+#include "common/data/catalog.h"
+#include "common/base/config.h"
+#include "common/data/dataset.h"
+#include "common/base/err.h"
+#include "common/net/workersvc.h"
 #include "services/cf/cf_features.h"
 #include "services/cf/cf_model.h"
 

@@ -6,7 +6,7 @@
  *
  * main() only picks the subcommand; each is one function with its own
  * option tables (every option is also a RECSYS_* variable, `--help` lists
- * them). serve is cf_service_ops behind common/workersvc; train writes the
+ * them). serve is cf_service_ops behind common/net/workersvc; train writes the
  * files serve maps (the compose/k8s training job).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -15,11 +15,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/cmdline.h"
-#include "common/config.h"
-#include "common/dataset.h"
-#include "common/log.h"
-#include "common/workersvc.h"
+#include "common/base/cmdline.h"
+#include "common/base/config.h"
+#include "common/data/dataset.h"
+#include "common/base/log.h"
+#include "common/net/workersvc.h"
 #include "services/cf/cf_service.h"
 
 #define PROG "recsys-cf"

@@ -18,11 +18,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/crc32c.h"
-#include "common/idmap.h"
-#include "common/porter.h"
-#include "common/stopwords.h"
-#include "common/text.h"
+#include "common/base/crc32c.h"
+#include "common/data/idmap.h"
+#include "common/text/porter.h"
+#include "common/text/stopwords.h"
+#include "common/text/text.h"
 #include "services/content/content_internal.h"
 
 /* ------------------------------------------------------------ options */

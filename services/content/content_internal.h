@@ -11,9 +11,9 @@
 
 #include <stdatomic.h>
 
-#include "common/idmap.h"
-#include "common/modelfile.h"
-#include "common/topk.h"
+#include "common/data/idmap.h"
+#include "common/wire/modelfile.h"
+#include "common/math/topk.h"
 #include "services/content/content_model.h"
 
 /* Section names (u64 offsets index byte sections of NUL-terminated strings). */

@@ -47,10 +47,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/catalog.h"
-#include "common/config.h"
-#include "common/err.h"
-#include "common/sparse.h"
+#include "common/data/catalog.h"
+#include "common/base/config.h"
+#include "common/base/err.h"
+#include "common/math/sparse.h"
 
 #define CONTENT_MODEL_KIND "content-tfidf"
 #define CONTENT_NONE UINT32_MAX

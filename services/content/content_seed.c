@@ -16,11 +16,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/idmap.h"
-#include "common/porter.h"
-#include "common/sparse.h"
-#include "common/stopwords.h"
-#include "common/text.h"
+#include "common/data/idmap.h"
+#include "common/text/porter.h"
+#include "common/math/sparse.h"
+#include "common/text/stopwords.h"
+#include "common/text/text.h"
 #include "services/content/content_internal.h"
 #include "services/content/content_seed.h"
 

@@ -31,9 +31,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "common/catalog.h"
-#include "common/dataset.h"
-#include "common/err.h"
+#include "common/data/catalog.h"
+#include "common/data/dataset.h"
+#include "common/base/err.h"
 
 /* The rows the pipeline runs on: (id, title, tags) in file order. */
 typedef struct content_seed_input {

@@ -20,9 +20,9 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "common/dataset.h"
-#include "common/histmerge.h"
-#include "common/text.h"
+#include "common/data/dataset.h"
+#include "common/data/histmerge.h"
+#include "common/text/text.h"
 
 #define C_OK RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_NONE
 #define C_INVALID RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_INVALID_ARGUMENT
@@ -442,7 +442,7 @@ static code_t handle_score(content_service_t *s, const Recsys__V1__WorkerScoreRe
         hexpl[nknown] = histmerge_is_explicit(e->rating);
         hpos[nknown++] = (uint32_t)h;
     }
-    /* One event per item counts (common/histmerge.h): the history is the
+    /* One event per item counts (common/data/histmerge.h): the history is the
      * user's stored ratings followed by the new events, in order. */
     histmerge_pick(hit, hexpl, nknown, NULL, NULL, scratch, keep);
     for (size_t k = 0; k < nknown; k++) {

@@ -1,6 +1,6 @@
 /*
  * content_service.h: recsys-content serve: the content model behind the
- * shared worker skeleton (common/workersvc.h).
+ * shared worker skeleton (common/net/workersvc.h).
  *
  * This file is only the model-specific part: a workersvc_ops_t whose load()
  * maps a model file (--model FILE, or DIR/content.model) or, when --model is
@@ -23,7 +23,7 @@
  *           which is skipped (it still counts as seen). The history is in
  *           the order things happened (the gateway: the user's stored
  *           ratings, then the new events); per item only one event counts
- *           (common/histmerge.h): the latest rated one, else the latest
+ *           (common/data/histmerge.h): the latest rated one, else the latest
  *           implicit one. History items the
  *           model does not know are skipped and listed in unknown_item_ids;
  *           when no history item is known the answer is an empty list (not
@@ -63,9 +63,9 @@
 
 #include <stdint.h>
 
-#include "common/config.h"
-#include "common/err.h"
-#include "common/workersvc.h"
+#include "common/base/config.h"
+#include "common/base/err.h"
+#include "common/net/workersvc.h"
 #include "services/content/content_model.h"
 
 #define CONTENT_SERVICE_MAX_STR 512

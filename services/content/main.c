@@ -16,10 +16,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/cmdline.h"
-#include "common/config.h"
-#include "common/dataset.h"
-#include "common/log.h"
+#include "common/base/cmdline.h"
+#include "common/base/config.h"
+#include "common/data/dataset.h"
+#include "common/base/log.h"
 #include "services/content/content_model.h"
 #include "services/content/content_seed.h"
 #include "services/content/content_service.h"

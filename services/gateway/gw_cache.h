@@ -47,10 +47,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/config.h"
-#include "common/err.h"
-#include "common/metrics.h"
-#include "common/redisuv.h"
+#include "common/base/config.h"
+#include "common/base/err.h"
+#include "common/net/metrics.h"
+#include "common/net/redisuv.h"
 
 /* Longest user id or model version the cache keys accept (longer: bypass). */
 #define GW_CACHE_ID_MAX 256

@@ -2,9 +2,9 @@
  * gw_catalog.h: what the gateway knows of the dataset by itself.
  *
  * The gateway loads the same --data directory as the workers (catalog and
- * ratings, through common/dataset.h) rather than asking the content worker:
+ * ratings, through common/data/dataset.h) rather than asking the content worker:
  * GetItem, SearchItems, titles/years/genres of every answer, the check that
- * ids exist, the popularity fallback (common/popularity.h, count of
+ * ids exist, the popularity fallback (common/data/popularity.h, count of
  * ratings) and each known user's rated items (to exclude them from the
  * popularity fallback and to know a history's length) then cost no RPC, and
  * they keep working with both workers down.
@@ -21,11 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/arena.h"
-#include "common/catalog.h"
-#include "common/dataset.h"
-#include "common/err.h"
-#include "common/popularity.h"
+#include "common/base/arena.h"
+#include "common/data/catalog.h"
+#include "common/data/dataset.h"
+#include "common/base/err.h"
+#include "common/data/popularity.h"
 #include "recsys/v1/recommender.pb-c.h"
 
 typedef struct gw_catalog {
@@ -41,7 +41,7 @@ typedef struct gw_catalog {
     char pop_version[48]; /* "count-<nratings>-<crc>" */
 } gw_catalog_t;
 
-/* Loads path with opts (common/dataset.h); without ratings the popularity is
+/* Loads path with opts (common/data/dataset.h); without ratings the popularity is
  * all zero (items in catalog order). */
 int gw_catalog_load(const char *path, const dataset_opts_t *opts, gw_catalog_t **out, err_t *err);
 void gw_catalog_free(gw_catalog_t *c);

@@ -30,7 +30,7 @@
  * oldest first) so the gateway can add them to the history it sends the
  * workers (fold-in): the next Recommend reflects the feedback before any
  * retraining. The workers let one event per item count: the latest explicit
- * rating, over any implicit event (common/histmerge.h).
+ * rating, over any implicit event (common/data/histmerge.h).
  *
  * Training path: the stream is the durable log. Read it in pages with
  *   XRANGE recsys:feedback - + COUNT 10000
@@ -48,10 +48,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "common/config.h"
-#include "common/err.h"
-#include "common/metrics.h"
-#include "common/redisuv.h"
+#include "common/base/config.h"
+#include "common/base/err.h"
+#include "common/net/metrics.h"
+#include "common/net/redisuv.h"
 #include "services/gateway/gw_cache.h"
 
 #define GW_FEEDBACK_ID_MAX GW_CACHE_ID_MAX

@@ -9,11 +9,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/blend.h"
-#include "common/httpsrv.h"
-#include "common/metrics.h"
-#include "common/pbjson.h"
-#include "common/redisuv.h"
+#include "common/math/blend.h"
+#include "common/net/httpsrv.h"
+#include "common/net/metrics.h"
+#include "common/wire/pbjson.h"
+#include "common/net/redisuv.h"
 #include "services/gateway/gw_cache.h"
 #include "services/gateway/gw_catalog.h"
 #include "services/gateway/gw_feedback.h"

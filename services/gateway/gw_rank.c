@@ -6,7 +6,7 @@
  * each with its own deadline) and finishes when the last reply, error or
  * timeout is in. Each worker's list is mapped to catalog indices, filtered
  * again by the gateway (the workers filter too; the gateway's check makes
- * the answer right whatever a worker did) and fused with common/blend.h,
+ * the answer right whatever a worker did) and fused with common/math/blend.h,
  * the evaluator's own blend, next to a popularity list computed here. A
  * worker that failed contributes an empty list and a reason in
  * degraded_reasons; when none answered, the blend falls back to popularity
@@ -22,9 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/arena.h"
-#include "common/histmerge.h"
-#include "common/log.h"
+#include "common/base/arena.h"
+#include "common/data/histmerge.h"
+#include "common/base/log.h"
 #include "services/gateway/gw_cache.h"
 #include "services/gateway/gw_internal.h"
 
@@ -277,7 +277,7 @@ static Recsys__V1__HistoryEvent **content_history(rank_job_t *j, const char *use
     size_t nv = nk;
     for (size_t i = 0; i < nfresh && fresh != NULL; i++) {
         /* An implicit event on an item the user rated counts for nothing
-         * (common/histmerge.h): the worker sees that when the rating is
+         * (common/data/histmerge.h): the worker sees that when the rating is
          * sent, but not for a rating left out above, so drop it here. */
         if (picked != NULL && !histmerge_is_explicit(fresh[i]->rating)) {
             size_t at = rated_at(items, nrated, gw_catalog_find(j->gw->cat, fresh[i]->item_id));
@@ -948,7 +948,7 @@ static void on_recent(void *arg, const gw_feedback_recent_event_t *ev, size_t n,
             continue;
         h[nh++] = &e[i];
         /* The history grows only by items neither rated nor seen before
-         * (the blend's history length; common/histmerge.h). */
+         * (the blend's history length; common/data/histmerge.h). */
         bool known = rated_at(rated, nrated, it) < nrated;
         for (size_t x = 0; x < nextra && !known; x++)
             known = extra[x] == it;

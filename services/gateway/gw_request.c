@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "common/arena.h"
+#include "common/base/arena.h"
 
 const cfg_option_t gw_limits_options[] = {
     {"k-default", CFG_INT, "10", "Items answered when a request's k is 0.", 1, 10000},

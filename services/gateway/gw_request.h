@@ -17,9 +17,9 @@
 #ifndef RECSYS_GATEWAY_GW_REQUEST_H
 #define RECSYS_GATEWAY_GW_REQUEST_H
 
-#include "common/config.h"
-#include "common/err.h"
-#include "common/httpreq.h"
+#include "common/base/config.h"
+#include "common/base/err.h"
+#include "common/net/httpreq.h"
 #include "recsys/v1/recommender.pb-c.h"
 
 typedef struct gw_limits {

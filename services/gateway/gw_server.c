@@ -16,12 +16,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/arena.h"
-#include "common/blend.h"
-#include "common/dataset.h"
-#include "common/httpsrv.h"
-#include "common/log.h"
-#include "common/rpc.h"
+#include "common/base/arena.h"
+#include "common/math/blend.h"
+#include "common/data/dataset.h"
+#include "common/net/httpsrv.h"
+#include "common/base/log.h"
+#include "common/net/rpc.h"
 #include "services/gateway/gw_internal.h"
 
 const cfg_option_t gw_options[] = {

@@ -14,7 +14,7 @@
  * an Allow header). /healthz, /readyz and /metrics are on the admin port.
  *
  * Recommend, SimilarItems and Score fan out to both workers at once and
- * fuse their lists with common/blend.h (gw_rank.c); GetItem and
+ * fuse their lists with common/math/blend.h (gw_rank.c); GetItem and
  * SearchItems are answered from the gateway's own catalog (gw_catalog.h).
  */
 #ifndef RECSYS_GATEWAY_GW_SERVER_H
@@ -22,10 +22,10 @@
 
 #include <uv.h>
 
-#include "common/config.h"
-#include "common/err.h"
-#include "common/httpsrv.h"
-#include "common/metrics.h"
+#include "common/base/config.h"
+#include "common/base/err.h"
+#include "common/net/httpsrv.h"
+#include "common/net/metrics.h"
 #include "services/gateway/gw_catalog.h"
 
 typedef struct gw gw_t;

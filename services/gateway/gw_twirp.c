@@ -15,7 +15,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "common/utf8.h"
+#include "common/text/utf8.h"
 
 static const struct {
     const char *name;

@@ -11,7 +11,7 @@
  * resource_exhausted 429, unimplemented 501, unavailable 503, internal,
  * unknown and dataloss 500.
  *
- * Twirp bodies are application/json (the proto3 JSON mapping, common/pbjson)
+ * Twirp bodies are application/json (the proto3 JSON mapping, common/wire/pbjson)
  * or application/protobuf; the answer uses the request's encoding. Any other
  * Content-Type on a Twirp route is bad_route, as Twirp's own servers answer.
  */
@@ -21,9 +21,9 @@
 #include <stddef.h>
 #include <protobuf-c/protobuf-c.h>
 
-#include "common/err.h"
-#include "common/httpsrv.h"
-#include "common/pbjson.h"
+#include "common/base/err.h"
+#include "common/net/httpsrv.h"
+#include "common/wire/pbjson.h"
 #include "recsys/v1/worker.pb-c.h"
 
 typedef enum {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
+#include "common/base/log.h"
 
 const cfg_option_t gw_workers_options[] = {
     {"content-url", CFG_STRING, "tcp://127.0.0.1:7101",

@@ -33,10 +33,10 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "common/config.h"
-#include "common/err.h"
-#include "common/metrics.h"
-#include "common/rpc.h"
+#include "common/base/config.h"
+#include "common/base/err.h"
+#include "common/net/metrics.h"
+#include "common/net/rpc.h"
 #include "recsys/v1/worker.pb-c.h"
 
 typedef enum { GW_CONTENT = 0, GW_CF = 1, GW_NWORKERS = 2 } gw_worker_id_t;

@@ -15,11 +15,11 @@
 #include <string.h>
 #include <uv.h>
 
-#include "common/admin.h"
-#include "common/config.h"
-#include "common/dataset.h"
-#include "common/log.h"
-#include "common/metrics.h"
+#include "common/net/admin.h"
+#include "common/base/config.h"
+#include "common/data/dataset.h"
+#include "common/base/log.h"
+#include "common/net/metrics.h"
 #include "services/gateway/gw_catalog.h"
 #include "services/gateway/gw_server.h"
 

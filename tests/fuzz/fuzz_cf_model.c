@@ -18,7 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "common/modelfile.h"
+#include "common/wire/modelfile.h"
 #include "services/cf/cf_service.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

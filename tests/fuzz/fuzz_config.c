@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/config.h"
+#include "common/base/config.h"
 
 static const cfg_option_t opts[] = {
     {"port", CFG_INT, "8080", "Port.", 1, 65535},

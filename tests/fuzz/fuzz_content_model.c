@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/modelfile.h"
+#include "common/wire/modelfile.h"
 #include "services/content/content_model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/csv.h"
+#include "common/data/csv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/gen.h"
+#include "tools/recsys-gen/gen.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/pbjson.h"
+#include "common/wire/pbjson.h"
 #include "recsys/v1/recommender.pb-c.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/pbjson.h"
+#include "common/wire/pbjson.h"
 #include "recsys/v1/recommender.pb-c.h"
 #include "recsys/v1/worker.pb-c.h"
 

@@ -1,11 +1,11 @@
-/* fuzz_rpcbatch.c: the RPC batch frame codec (common/rpc_internal.h) on any
+/* fuzz_rpcbatch.c: the RPC batch frame codec (common/net/rpc_internal.h) on any
  * bytes: parsing never reads outside the input; an accepted frame's parts lie
  * inside it, back to back, and writing them again gives the same bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/rpc_internal.h"
+#include "common/net/rpc_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/porter.h"
-#include "common/stopwords.h"
-#include "common/text.h"
-#include "common/utf8.h"
+#include "common/text/porter.h"
+#include "common/text/stopwords.h"
+#include "common/text/text.h"
+#include "common/text/utf8.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

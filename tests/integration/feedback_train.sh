@@ -6,7 +6,7 @@
 # flagged implicit; last stream id printed; --since continues after it,
 # --append keeps the earlier rows); merged with --extra-ratings, an
 # implicit row never replaces a rating (the dataset's or the file's, before
-# or after it: common/histmerge.h), `recsys-cf train
+# or after it: common/data/histmerge.h), `recsys-cf train
 # --extra-ratings` retrains on demo data plus that CSV, and the model served
 # by `recsys-cf serve` knows the brand-new user with exactly their events.
 # Error paths: Redis unreachable, a key of the wrong type, a malformed entry

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/blend.h"
+#include "common/math/blend.h"
 
 #define EPS 1e-6
 

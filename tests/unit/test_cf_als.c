@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/rng.h"
-#include "common/vec.h"
+#include "common/base/rng.h"
+#include "common/math/vec.h"
 #include "services/cf/cf_model.h"
 
 /* u0 {0,1,2}, u1 {0,1,2,4}, u2 {3,4}, u3 {0,1}: item 2 goes with 0 and 1. */

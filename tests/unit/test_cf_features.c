@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/catalog.h"
+#include "common/data/catalog.h"
 #include "services/cf/cf_features.h"
 #include "services/cf/cf_model.h"
 

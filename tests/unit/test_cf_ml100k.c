@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/dataset.h"
+#include "common/data/dataset.h"
 #include "services/cf/cf_model.h"
 
 typedef struct fixture {

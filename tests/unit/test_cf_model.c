@@ -13,10 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/catalog.h"
-#include "common/config.h"
-#include "common/idmap.h"
-#include "common/modelfile.h"
+#include "common/data/catalog.h"
+#include "common/base/config.h"
+#include "common/data/idmap.h"
+#include "common/wire/modelfile.h"
 #include "services/cf/cf_model.h"
 
 /* 6 users x 8 items, ratings 1..5. */

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/catalog.h"
-#include "common/rng.h"
+#include "common/data/catalog.h"
+#include "common/base/rng.h"
 #include "services/cf/cf_features.h"
 #include "services/cf/cf_model.h"
 

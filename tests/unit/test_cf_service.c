@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/dataset.h"
+#include "common/data/dataset.h"
 #include "services/cf/cf_service.h"
 
 static const char items_csv[] = "item_id,title,year,genres\n"

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/config.h"
-#include "common/log.h"
+#include "common/base/config.h"
+#include "common/base/log.h"
 
 static const cfg_option_t opts[] = {
     {"http-port", CFG_INT, "8080", "Port.", 1, 65535},

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/catalog.h"
-#include "common/modelfile.h"
+#include "common/data/catalog.h"
+#include "common/wire/modelfile.h"
 #include "services/content/content_model.h"
 
 #define TOL 1e-5

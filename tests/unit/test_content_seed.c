@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/catalog.h"
-#include "common/dataset.h"
+#include "common/data/catalog.h"
+#include "common/data/dataset.h"
 #include "services/content/content_model.h"
 #include "services/content/content_seed.h"
 

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "common/catalog.h"
+#include "common/data/catalog.h"
 #include "services/content/content_model.h"
 #include "services/content/content_service.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/csv.h"
+#include "common/data/csv.h"
 
 /* Reads all rows of data and renders them as "a|b|c\n" per row, with each
  * field in brackets, so a test compares one string. */

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/catalog.h"
-#include "common/dataset.h"
-#include "common/idmap.h"
-#include "common/ratings.h"
+#include "common/data/catalog.h"
+#include "common/data/dataset.h"
+#include "common/data/idmap.h"
+#include "common/data/ratings.h"
 
 static void put(const char *dir, const char *name, const char *data)
 {

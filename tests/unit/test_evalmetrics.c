@@ -10,11 +10,11 @@
 
 #include <cjson/cJSON.h>
 
-#include "common/csv.h"
-#include "common/dataset.h"
-#include "common/evalmetrics.h"
-#include "common/evalproto.h"
-#include "common/popularity.h"
+#include "common/data/csv.h"
+#include "common/data/dataset.h"
+#include "tools/recsys-eval/evalmetrics.h"
+#include "tools/recsys-eval/evalproto.h"
+#include "common/data/popularity.h"
 
 static void test_user_hand(void **state)
 {

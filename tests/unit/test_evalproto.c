@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/dataset.h"
-#include "common/evalproto.h"
-#include "common/topk.h"
+#include "common/data/dataset.h"
+#include "tools/recsys-eval/evalproto.h"
+#include "common/math/topk.h"
 
 static const char ratings_csv[] =
     "user_id,item_id,rating\n"

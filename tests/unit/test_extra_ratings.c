@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/dataset.h"
+#include "common/data/dataset.h"
 
 static const char items_csv[] = "item_id,title,year,genres\n"
                                 "m1,Heat,1995,Action\n"

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "common/metrics.h"
-#include "common/redisuv.h"
+#include "common/base/log.h"
+#include "common/net/metrics.h"
+#include "common/net/redisuv.h"
 #include "services/gateway/gw_cache.h"
 
 typedef struct fx {

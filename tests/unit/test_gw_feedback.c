@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/log.h"
-#include "common/metrics.h"
-#include "common/redisuv.h"
+#include "common/base/log.h"
+#include "common/net/metrics.h"
+#include "common/net/redisuv.h"
 #include "services/gateway/gw_cache.h"
 #include "services/gateway/gw_feedback.h"
 

@@ -11,7 +11,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "common/httpreq.h"
+#include "common/net/httpreq.h"
 #include "services/gateway/gw_catalog.h"
 #include "services/gateway/gw_request.h"
 #include "services/gateway/gw_twirp.h"

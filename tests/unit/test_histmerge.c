@@ -1,4 +1,4 @@
-/* test_histmerge.c: the events of a history that count (common/histmerge.h):
+/* test_histmerge.c: the events of a history that count (common/data/histmerge.h):
  * the latest explicit event of an item wins over implicit events before and
  * after it, a stored rating beats implicit events, an unrated item takes its
  * latest implicit event; compared with a brute-force reading of the rule on
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/histmerge.h"
+#include "common/data/histmerge.h"
 
 static bool stored_even(const void *ctx, uint32_t item)
 {

@@ -22,10 +22,10 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "common/admin.h"
-#include "common/httpreq.h"
-#include "common/httpsrv.h"
-#include "common/metrics.h"
+#include "common/net/admin.h"
+#include "common/net/httpreq.h"
+#include "common/net/httpsrv.h"
+#include "common/net/metrics.h"
 
 /* ================================================================ httpreq */
 

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/log.h"
+#include "common/base/log.h"
 
 /* Runs fn with stderr redirected to a pipe; returns what was written. */
 static char *capture(void (*fn)(void))

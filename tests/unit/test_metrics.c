@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/metrics.h"
+#include "common/net/metrics.h"
 
 static double model_bytes(void *ud)
 {

@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/crc32c.h"
-#include "common/modelfile.h"
+#include "common/base/crc32c.h"
+#include "common/wire/modelfile.h"
 
 #define ASSERT_MSG(err, want)                                                                                 \
     do {                                                                                                      \

@@ -1,4 +1,4 @@
-/* test_pbjson.c: the proto3 JSON codec (common/pbjson) against the recsys
+/* test_pbjson.c: the proto3 JSON codec (common/wire/pbjson) against the recsys
  * protos and a hand-written descriptor holding every field kind (all scalar
  * types, bytes, double, repeated enums, two maps, a recursive child and a
  * proto2-style optional). Round trips compare protobuf bytes, so the JSON
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/pbjson.h"
+#include "common/wire/pbjson.h"
 #include "recsys/v1/recommender.pb-c.h"
 #include "recsys/v1/worker.pb-c.h"
 

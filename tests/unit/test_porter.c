@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/porter.h"
+#include "common/text/porter.h"
 
 static void check(const char *word, const char *want)
 {

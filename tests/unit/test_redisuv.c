@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/config.h"
-#include "common/log.h"
-#include "common/redisuv.h"
+#include "common/base/config.h"
+#include "common/base/log.h"
+#include "common/net/redisuv.h"
 
 typedef struct fx {
     uv_loop_t loop;

@@ -19,9 +19,9 @@
 #include <nng/protocol/reqrep0/req.h>
 #include <nng/supplemental/util/platform.h>
 
-#include "common/log.h"
-#include "common/rpc.h"
-#include "common/rpc_internal.h"
+#include "common/base/log.h"
+#include "common/net/rpc.h"
+#include "common/net/rpc_internal.h"
 
 /* ------------------------------------------------------------ server side */
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/dataset.h"
+#include "common/data/dataset.h"
 
 static double now_s(void)
 {

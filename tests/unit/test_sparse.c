@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/sparse.h"
+#include "common/math/sparse.h"
 
 static uint64_t st = 0x2545F4914F6CDD1Dull;
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/stopwords.h"
-#include "common/text.h"
-#include "common/utf8.h"
+#include "common/text/stopwords.h"
+#include "common/text/text.h"
+#include "common/text/utf8.h"
 
 /* str.split(): input, tokens joined by '|' */
 static const struct { const char *in, *want; } split_cases[] = {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/topk.h"
+#include "common/math/topk.h"
 
 static uint64_t rng_state = 88172645463325252ull;
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/vec.h"
+#include "common/math/vec.h"
 
 static const size_t sizes[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 63, 64, 65, 129, 1000};
 #define NSIZES (sizeof sizes / sizeof sizes[0])

@@ -1,4 +1,4 @@
-/* test_vecq8.c: the int8 screen (common/vecq8.h): every approximate score
+/* test_vecq8.c: the int8 screen (common/math/vecq8.h): every approximate score
  * within its stated bound of the float and the double dot product, on
  * random rows of mixed magnitudes (zero rows, one huge entry, tiny rows),
  * dims that take the VNNI path and dims that do not; VNNI and the plain
@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/rng.h"
-#include "common/vec.h"
-#include "common/vecq8.h"
+#include "common/base/rng.h"
+#include "common/math/vec.h"
+#include "common/math/vecq8.h"
 
 static float uniform(rng_t *g)
 {

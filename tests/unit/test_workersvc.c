@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/rpc.h"
-#include "common/workersvc.h"
+#include "common/net/rpc.h"
+#include "common/net/workersvc.h"
 
 /* ---- a tiny model: k items "item-i" with score 1/(i+1); version "vN" ---- */
 

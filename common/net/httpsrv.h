@@ -1,0 +1,122 @@
+/*
+ * httpsrv.h: a small HTTP/1.1 server on a libuv loop.
+ *
+ * Routes are (method, pattern) -> handler, patterns as in httpreq.h
+ * ("/v1/users/{id}/recommendations"). A handler gets an httpsrv_req_t and
+ * answers with httpsrv_respond*() either before it returns or later (after
+ * an RPC completes): the request belongs to the handler until it responds,
+ * and every request must be answered exactly once. Everything here runs on
+ * the loop thread only; other threads hand their results over with a
+ * uv_async_t first.
+ *
+ * Connections are keep-alive with pipelining: responses leave in request
+ * order whatever order the handlers finish in, and at most max_pipeline
+ * requests per connection are in flight (reading pauses beyond that). If the
+ * client goes away while a handler works, the request is marked abandoned
+ * and its late response is dropped (the connection's memory lives until
+ * then: requests hold a reference on it).
+ *
+ * Limits answer with a status and close: 413/414/431/400 from the parser,
+ * 408 when the headers (or, afterwards, body bytes) do not arrive in time,
+ * 503 beyond max_connections. A keep-alive connection idle for too long is
+ * closed; so is one whose client stops reading for write_timeout_ms. After a
+ * "Connection: close" response the server half-closes and drains input
+ * briefly before closing, so the client reads the answer instead of a reset.
+ *
+ * Unknown paths go to a fallback handler (default: 404 text); a path known
+ * for other methods also goes there with httpsrv_req_allow() set (default:
+ * 405 with an Allow header). HEAD is served by GET routes without the body.
+ *
+ * Metrics (when a registry is given): recsys_http_requests_total{route,code},
+ * recsys_http_request_duration_seconds{route} (dispatch to respond),
+ * recsys_http_open_connections, recsys_http_connections_rejected_total.
+ * route is the pattern, "unmatched" for the fallback, "invalid" for requests
+ * refused before routing; code 499 counts responses to abandoned requests.
+ */
+#ifndef RECSYS_COMMON_HTTPSRV_H
+#define RECSYS_COMMON_HTTPSRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "common/base/config.h"
+#include "common/base/err.h"
+#include "common/net/httpreq.h"
+#include "common/net/metrics.h"
+
+typedef struct httpsrv httpsrv_t;
+typedef struct httpsrv_req httpsrv_req_t;
+
+typedef void (*httpsrv_handler_fn)(httpsrv_req_t *req, void *ud);
+typedef void (*httpsrv_done_fn)(httpsrv_t *srv, void *ud);
+
+typedef struct httpsrv_config {
+    httpreq_limits_t limits;
+    size_t max_connections;
+    size_t max_pipeline;
+    uint64_t idle_timeout_ms;
+    uint64_t header_timeout_ms;
+    uint64_t write_timeout_ms;
+    uint64_t shutdown_timeout_ms;
+    metrics_registry_t *metrics; /* NULL: no metrics */
+} httpsrv_config_t;
+
+/* http-max-body-bytes, http-max-header-bytes, http-max-headers,
+ * http-max-url-bytes, http-max-connections, http-max-pipeline,
+ * http-idle-timeout-ms, http-header-timeout-ms, http-write-timeout-ms,
+ * http-shutdown-timeout-ms. Host and port are each service's own options. */
+extern const cfg_option_t httpsrv_options[];
+
+/* The defaults of httpsrv_options. */
+void httpsrv_config_default(httpsrv_config_t *c);
+/* Reads httpsrv_options from a parsed configuration (metrics is left NULL). */
+int httpsrv_config_from_cfg(httpsrv_config_t *c, const cfg_t *cfg, err_t *err);
+
+httpsrv_t *httpsrv_new(uv_loop_t *loop, const httpsrv_config_t *cfg, err_t *err);
+/* method: "GET", "POST", ...; -1 on a bad pattern or a duplicate route. */
+int httpsrv_route(httpsrv_t *srv, const char *method, const char *pattern, httpsrv_handler_fn fn, void *ud,
+                  err_t *err);
+/* Handler for requests no route takes (see httpsrv_req_allow). */
+void httpsrv_set_fallback(httpsrv_t *srv, httpsrv_handler_fn fn, void *ud);
+/* host "127.0.0.1", "0.0.0.0", "::"; port 0 picks a free one (httpsrv_port). */
+int httpsrv_listen(httpsrv_t *srv, const char *host, int port, err_t *err);
+int httpsrv_port(const httpsrv_t *srv);
+/* Connections open now (served or being refused). */
+size_t httpsrv_connections(const httpsrv_t *srv);
+/* Graceful stop: stop accepting, stop reading new requests, let the requests
+ * in flight finish and their responses go out (the last one on each
+ * connection says Connection: close), close idle connections; whatever is
+ * still open after shutdown_timeout_ms is closed. done (may be NULL) runs on
+ * the loop once every handle is closed. Calling it again does nothing. */
+void httpsrv_stop(httpsrv_t *srv, httpsrv_done_fn done, void *ud);
+/* Releases the server. Call after done ran, or on a server that never
+ * listened; otherwise it stops the server and the memory goes when the loop
+ * has closed everything. Requests still held by handlers stay valid. */
+void httpsrv_free(httpsrv_t *srv);
+
+/* ---- the request, as seen by a handler */
+const httpreq_t *httpsrv_req_http(const httpsrv_req_t *r);
+/* Decoded path parameter ("id" of "/v1/users/{id}"), or NULL. */
+const char *httpsrv_req_param(const httpsrv_req_t *r, const char *name);
+/* The matched pattern, or NULL in the fallback. */
+const char *httpsrv_req_route(const httpsrv_req_t *r);
+/* In the fallback: the methods the path accepts ("GET, HEAD") when it exists
+ * for other methods (405), NULL when it does not exist at all (404). */
+const char *httpsrv_req_allow(const httpsrv_req_t *r);
+/* True once the client has gone: the response will be dropped. */
+bool httpsrv_req_abandoned(const httpsrv_req_t *r);
+
+/* Adds a response header; -1 for an invalid name or value (CR, LF, NUL) or a
+ * header the server manages (Content-Length, Connection, Transfer-Encoding). */
+int httpsrv_req_add_header(httpsrv_req_t *r, const char *name, const char *value);
+/* Answers and gives the request back (r is invalid afterwards). The body is
+ * copied; content_type may be NULL when there is no body. */
+void httpsrv_respond(httpsrv_req_t *r, int status, const char *content_type, const void *body, size_t len);
+/* Same, taking ownership of a malloc'd body (freed by the server). */
+void httpsrv_respond_owned(httpsrv_req_t *r, int status, const char *content_type, char *body, size_t len);
+/* text/plain; charset=utf-8. */
+void httpsrv_respond_text(httpsrv_req_t *r, int status, const char *text);
+
+#endif
