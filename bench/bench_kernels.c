@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "common/base/crc32c.h"
+#include "common/base/clock.h"
 #include "common/wire/modelfile.h"
 #include "common/math/topk.h"
 #include "common/math/vec.h"
@@ -30,13 +31,6 @@
 #define N_ITEMS 60000
 #define DIM 64
 #define MAX_REPS 201
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static int dcmp(const void *a, const void *b)
 {
@@ -105,17 +99,17 @@ int main(int argc, char **argv)
     double t_vec[MAX_REPS], t_naive[MAX_REPS], t_blas[MAX_REPS];
     naive_gemv(M, N_ITEMS, DIM, x, ref);
     for (int r = 0; r < reps; r++) {
-        double t0 = now_us();
+        double t0 = (1e6 * clock_mono_sec());
         vec_gemv_rows(M, N_ITEMS, DIM, x, out);
-        double t1 = now_us();
+        double t1 = (1e6 * clock_mono_sec());
         naive_gemv(M, N_ITEMS, DIM, x, ref);
-        double t2 = now_us();
+        double t2 = (1e6 * clock_mono_sec());
         t_vec[r] = t1 - t0;
         t_naive[r] = t2 - t1;
 #ifdef RECSYS_BENCH_OPENBLAS
-        double t3 = now_us();
+        double t3 = (1e6 * clock_mono_sec());
         cblas_sgemv(CblasRowMajor, CblasNoTrans, N_ITEMS, DIM, 1.0f, M, DIM, x, 1, 0.0f, out, 1);
-        t_blas[r] = now_us() - t3;
+        t_blas[r] = (1e6 * clock_mono_sec()) - t3;
 #else
         t_blas[r] = 0;
 #endif
@@ -145,16 +139,16 @@ int main(int argc, char **argv)
     double t_pass[MAX_REPS], t_count[MAX_REPS], t_k[3][MAX_REPS];
     volatile uint32_t sink = 0;
     for (int r = 0; r < reps; r++) {
-        double t0 = now_us();
+        double t0 = (1e6 * clock_mono_sec());
         sink += argmax(out, N_ITEMS);
-        t_pass[r] = now_us() - t0;
-        t0 = now_us();
+        t_pass[r] = (1e6 * clock_mono_sec()) - t0;
+        t0 = (1e6 * clock_mono_sec());
         sink += count_positive(out, N_ITEMS);
-        t_count[r] = now_us() - t0;
+        t_count[r] = (1e6 * clock_mono_sec()) - t0;
         for (int ki = 0; ki < 3; ki++) {
-            t0 = now_us();
+            t0 = (1e6 * clock_mono_sec());
             sink += (uint32_t)topk_dense(out, N_ITEMS, ks[ki], NULL, items);
-            t_k[ki][r] = now_us() - t0;
+            t_k[ki][r] = (1e6 * clock_mono_sec()) - t0;
         }
     }
     printf("top-k of %d scores (median of %d):\n", N_ITEMS, reps);
@@ -167,12 +161,12 @@ int main(int argc, char **argv)
     size_t clen = (size_t)N_ITEMS * DIM * sizeof(float);
     double t_hw[MAX_REPS], t_sw[MAX_REPS];
     for (int r = 0; r < reps; r++) {
-        double t0 = now_us();
+        double t0 = (1e6 * clock_mono_sec());
         sink += crc32c(0, M, clen);
-        double t1 = now_us();
+        double t1 = (1e6 * clock_mono_sec());
         sink += crc32c_sw(0, M, clen);
         t_hw[r] = t1 - t0;
-        t_sw[r] = now_us() - t1;
+        t_sw[r] = (1e6 * clock_mono_sec()) - t1;
     }
     printf("crc32c over %.1f MB (median of %d): %s %.2f GB/s, table %.2f GB/s\n", clen / 1e6, reps,
            crc32c_hw_available() ? "sse4.2" : "(no sse4.2, table)", clen / median(t_hw, reps) / 1e3,
@@ -185,20 +179,20 @@ int main(int argc, char **argv)
         close(fd);
         err_t err;
         modelfile_writer_t *w;
-        double t0 = now_us();
+        double t0 = (1e6 * clock_mono_sec());
         if (modelfile_writer_new(&w, path, "cf-als", "bench", &err) == 0 &&
             modelfile_writer_add(w, "item_factors", MODELFILE_F32, M, (uint64_t)N_ITEMS * DIM, &err) == 0 &&
             modelfile_writer_finish(w, &err) == 0) {
-            double t_write = now_us() - t0;
+            double t_write = (1e6 * clock_mono_sec()) - t0;
             double t_open[MAX_REPS];
             for (int r = 0; r < reps; r++) {
                 modelfile_t *mf;
-                t0 = now_us();
+                t0 = (1e6 * clock_mono_sec());
                 if (modelfile_open(path, &mf, &err) != 0) {
                     fprintf(stderr, "%s\n", err.msg);
                     break;
                 }
-                t_open[r] = now_us() - t0;
+                t_open[r] = (1e6 * clock_mono_sec()) - t0;
                 modelfile_close(mf);
             }
             printf("model file %.1f MB: write+fsync+rename %.1f ms, open+validate (median of %d) %.2f ms\n",

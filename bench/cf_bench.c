@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 
 #include "common/data/dataset.h"
+#include "common/base/clock.h"
 #include "common/base/rng.h"
 #include "services/cf/cf_linalg.h"
 #include "services/cf/cf_model.h"
@@ -67,10 +68,10 @@ static void latency(const cf_model_t *m, const char *label)
     }
     for (int i = 0; i < N; i++) {
         cf_who_t who = {(uint32_t)rng_below(&g, m->n_users), NULL, 0};
-        double t0 = cf_now();
+        double t0 = clock_mono_sec();
         if (cf_recommend(m, s, &who, NULL, 10, top, NULL, &err) < 0)
             die(&err);
-        t[i] = (cf_now() - t0) * 1e6;
+        t[i] = (clock_mono_sec() - t0) * 1e6;
     }
     qsort(t, N, sizeof t[0], cmp_double);
     printf("%-34s one-user top-10: median %.1f us, p99 %.1f us (%u items x %u)\n", label, t[N / 2],
@@ -94,10 +95,10 @@ static cf_model_t *fit_median(const cf_data_t *d, const cf_params_t *p, int runs
         runs = 16;
     for (int r = 0; r < runs; r++) {
         cf_model_release(m);
-        double t0 = cf_now(), c0 = cpu_seconds();
+        double t0 = clock_mono_sec(), c0 = cpu_seconds();
         if (cf_train(d, p, &m, &err) < 0)
             die(&err);
-        t[r] = cf_now() - t0;
+        t[r] = clock_mono_sec() - t0;
         c[r] = cpu_seconds() - c0;
     }
     qsort(t, (size_t)runs, sizeof t[0], cmp_double);
@@ -235,10 +236,10 @@ int main(int argc, char **argv)
             fprintf(stderr, "cf_bench: need users >= 1, items >= 20, 5 * users <= nnz <= users * items / 4\n");
             return 2;
         }
-        double t0 = cf_now();
+        double t0 = clock_mono_sec();
         synth(&d, nu, ni, nnz);
         printf("synthetic %u x %u, %llu interactions: made in %.2f s\n", nu, ni, (unsigned long long)nnz,
-               cf_now() - t0);
+               clock_mono_sec() - t0);
         if (argc > 5)
             runs = atoi(argv[5]);
         snprintf(label, sizeof label, "synth %ux%u ALS", nu, ni);

@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "common/base/config.h"
+#include "common/base/clock.h"
 #include "common/data/dataset.h"
 #include "common/base/log.h"
 
@@ -557,13 +558,6 @@ static int cmd_export(const cfg_t *cfg)
     return 0;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* Text for one TSV cell: tabs and line ends become spaces. */
 static void put_cell(const char *s)
 {
@@ -734,14 +728,14 @@ int main(int argc, char **argv)
     dataset_opts_from_cfg(cfg, &opts);
     if (strcmp(cmd, "info") == 0 && strcmp(cfg_source(cfg, "allow-missing-ratings"), "default") == 0)
         opts.allow_missing_ratings = true; /* info reports a missing file instead of failing */
-    double t0 = now_ms();
+    double t0 = (1e3 * clock_mono_sec());
     dataset_t *ds;
     if (dataset_load(path, &ds, &opts, &err) != 0) {
         fprintf(stderr, "recsys-data: %s: %s\n", path, err.msg);
         cfg_free(cfg);
         return 1;
     }
-    double ms = now_ms() - t0;
+    double ms = (1e3 * clock_mono_sec()) - t0;
     if (strcmp(cmd, "info") == 0)
         cmd_info(ds, ms);
     else

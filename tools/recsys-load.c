@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "common/base/config.h"
+#include "common/base/clock.h"
 #include "common/base/err.h"
 #include "common/base/log.h"
 #include "common/base/rng.h"
@@ -99,13 +100,6 @@ typedef struct stats {
 } stats_t;
 
 #define RESP_CAP 65536
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int connect_to(const shared_t *sh)
 {
@@ -198,7 +192,7 @@ static int start_send(int ep, conn_t *c)
     c->req_off = 0;
     c->have = 0;
     c->head_len = 0;
-    c->t_sent = now_s();
+    c->t_sent = clock_mono_sec();
     c->busy = true;
     if (send_some(c) != 0)
         return -1;
@@ -243,7 +237,7 @@ static void answered(const shared_t *sh, conn_t *c, stats_t *st)
     if (c->status < 200 || c->status > 299)
         st->non2xx++;
     else
-        record(st, now_s() - c->t0);
+        record(st, clock_mono_sec() - c->t0);
 }
 
 /* Reads what is there; the request ends on a complete answer or failure. */
@@ -314,7 +308,7 @@ static int run(const shared_t *sh, int nconn, stats_t *st)
         return -1;
     struct epoll_event evs[256];
     for (;;) {
-        double now = now_s();
+        double now = clock_mono_sec();
         if (interval > 0) {
             for (; next <= now && next < sh->t_end; next += interval)
                 if (qlen < qcap)
@@ -496,7 +490,7 @@ int main(int argc, char **argv)
     sh.rate = rate;
     sh.timeout_ms = (int)cfg_int(cfg, "timeout-ms");
     double warm = cfg_double(cfg, "warmup"), dur = cfg_double(cfg, "duration");
-    sh.t_start = now_s() + 0.05;
+    sh.t_start = clock_mono_sec() + 0.05;
     sh.t_measure = sh.t_start + warm;
     sh.t_end = sh.t_measure + dur;
     stats_t st;

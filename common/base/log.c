@@ -7,6 +7,7 @@
  * pipes up to PIPE_BUF and which in practice keeps lines whole on stderr.
  */
 #include "common/base/log.h"
+#include "common/base/clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -111,14 +112,14 @@ static int looks_bare(const char *v)
 
 static void begin(line_t *l, log_level_t level)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t ms = clock_wall_ms();
+    time_t sec = (time_t)(ms / 1000);
     struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
+    gmtime_r(&sec, &tm);
     char head[128];
     int n = snprintf(head, sizeof head, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"service\":",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     ts.tv_nsec / 1000000, level_names[level]);
+                     (long)(ms % 1000), level_names[level]);
     l->len = 0;
     put(l, head, (size_t)n);
     put_json_string(l, g_service);

@@ -6,6 +6,7 @@
  * of connections with tiny requests, and short timeouts keep it cheap.
  */
 #include "common/net/admin.h"
+#include "common/base/clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -69,9 +70,7 @@ admin_t *admin_start(uv_loop_t *loop, const char *host, int port, metrics_regist
             return NULL;
         }
         if (metrics_gauge_value(start) == 0) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            metrics_gauge_set(start, (double)ts.tv_sec);
+            metrics_gauge_set(start, (double)(clock_wall_ms() / 1000));
         }
     }
     httpsrv_config_t cfg;

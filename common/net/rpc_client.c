@@ -28,6 +28,7 @@
  * an abort too and cannot be avoided; it has not hung in the tests.
  */
 #include "common/net/rpc_internal.h"
+#include "common/base/clock.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -454,7 +455,7 @@ static void deliver(rpc_client_t *c, rpc_pending_t *p)
             .reply = p->reply != NULL ? nng_msg_body(p->reply) : NULL,
             .len = p->reply != NULL ? nng_msg_len(p->reply) : 0,
             .detail = p->detail,
-            .elapsed_us = rpc_now_us() - p->start_us,
+            .elapsed_us = clock_mono_us() - p->start_us,
         };
         if (p->status != RPC_OK) {
             res.reply = NULL;
@@ -585,7 +586,7 @@ uint64_t rpc_client_call(rpc_client_t *c, const void *req, size_t len, int timeo
     p->cb = cb;
     p->arg = arg;
     p->timeout_ms = timeout_ms;
-    p->start_us = rpc_now_us();
+    p->start_us = clock_mono_us();
     p->deadline = nng_clock() + (nng_time)(timeout_ms > 0 ? timeout_ms : 0);
     p->live_next = c->live;
     if (c->live != NULL)

@@ -205,10 +205,3 @@ int rpc_wait_no_pipes(atomic_int *count, int max_ms)
     }
     return 0;
 }
-
-uint64_t rpc_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}

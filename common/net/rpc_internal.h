@@ -41,7 +41,4 @@ int rpc_wait_no_pipes(atomic_int *count, int max_ms);
 int rpc_req_socket_setup(nng_socket s, size_t max_msg_bytes, int reconnect_min_ms, int reconnect_max_ms,
                          err_t *err);
 
-/* Monotonic microseconds. */
-uint64_t rpc_now_us(void);
-
 #endif

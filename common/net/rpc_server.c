@@ -17,6 +17,7 @@
  * message is arriving can hang nng_close (see rpc_internal.h).
  */
 #include "common/net/rpc_internal.h"
+#include "common/base/clock.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -388,14 +389,7 @@ int rpc_server_stop(rpc_server_t *s)
     s->stopped = true;
     s->stopping = true;
     uint64_t replied_before = s->stats.replied;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += s->drain_ms / 1000;
-    until.tv_nsec += (long)(s->drain_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = clock_wall_after(s->drain_ms);
     int busy;
     while ((busy = holding(s)) > 0)
         if (pthread_cond_timedwait(&s->idle_cv, &s->mu, &until) == ETIMEDOUT) {

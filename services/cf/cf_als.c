@@ -21,6 +21,8 @@
 #include <string.h>
 
 #include "common/base/rng.h"
+#include "common/base/parallel.h"
+#include "common/base/clock.h"
 #include "common/math/vec.h"
 #include "services/cf/cf_internal.h"
 #include "services/cf/cf_linalg.h"
@@ -33,7 +35,7 @@ typedef struct gram_job {
     float *partial; /* ALS_GRAM_BLOCKS x dim x dim */
 } gram_job_t;
 
-static void gram_part(void *ctx, uint32_t t)
+static void gram_part(void *ctx, unsigned t)
 {
     gram_job_t *j = ctx;
     size_t dd = (size_t)j->dim * j->dim;
@@ -56,7 +58,7 @@ static int gram_parallel(const float *F, uint32_t n_rows, uint32_t dim, uint32_t
         return -1;
     }
     gram_job_t j = {F, n_rows, dim, threads > ALS_GRAM_BLOCKS ? ALS_GRAM_BLOCKS : threads, partial};
-    cf_parallel(j.threads, gram_part, &j);
+    parallel_run(j.threads, gram_part, &j);
     for (uint32_t b = 0; b < ALS_GRAM_BLOCKS; b++)
         for (size_t i = 0; i < dd; i++)
             acc[i] += partial[b * dd + i];
@@ -116,7 +118,7 @@ static void cg_row(const solve_job_t *j, sparse_view_t row, float *x, float *r, 
     }
 }
 
-static void solve_part(void *ctx, uint32_t t)
+static void solve_part(void *ctx, unsigned t)
 {
     solve_job_t *j = ctx;
     uint32_t d = j->dim;
@@ -139,7 +141,7 @@ static int half_step(const sparse_csr_t *R, const float *Y, uint32_t n_y, float 
         A0[(size_t)i * dim + i] += p->reg;
     cf_partition(R->row_ptr, R->n_rows, p->threads, 4 + dim / 4, bounds);
     solve_job_t j = {R, Y, X, A0, p, dim, bounds, 0};
-    cf_parallel(p->threads, solve_part, &j);
+    parallel_run(p->threads, solve_part, &j);
     return atomic_load(&j.oom) ? -1 : 0;
 }
 
@@ -162,7 +164,7 @@ int cf_train_als(const cf_data_t *d, const cf_als_params_t *p, cf_model_t **out,
         return err_set(err, "als: threads must be 1..256, not %u", p->threads);
     if (!(p->reg >= 0.0f) || !(p->alpha >= 0.0f) || (p->conf == CF_CONF_LOG && !(p->eps > 0.0f)))
         return err_set(err, "als: reg and alpha must be >= 0 and eps > 0");
-    double t0 = cf_now();
+    double t0 = clock_mono_sec();
     uint32_t dim = p->factors;
     cf_model_t *m = cf_model_alloc(CF_KIND_ALS, d->n_users, d->n_items, dim);
     if (!m)
@@ -201,7 +203,7 @@ int cf_train_als(const cf_data_t *d, const cf_als_params_t *p, cf_model_t **out,
         return err_set(err, "als: out of memory");
     }
     m->gram = G;
-    m->fit_seconds = cf_now() - t0;
+    m->fit_seconds = clock_mono_sec() - t0;
     *out = m;
     return 0;
 }

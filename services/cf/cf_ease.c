@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "services/cf/cf_internal.h"
+#include "common/base/clock.h"
 #include "services/cf/cf_linalg.h"
 
 int cf_train_ease(const cf_data_t *d, const cf_ease_params_t *p, cf_model_t **out, err_t *err)
@@ -25,7 +26,7 @@ int cf_train_ease(const cf_data_t *d, const cf_ease_params_t *p, cf_model_t **ou
         return err_set(err, "ease: lambda must be > 0");
     if (d->n_items == 0 || d->n_items > 46000)
         return err_set(err, "ease: %u items is out of range (1..46000: items x items floats)", d->n_items);
-    double t0 = cf_now();
+    double t0 = clock_mono_sec();
     size_t n = d->n_items;
     cf_model_t *m = cf_model_alloc(CF_KIND_EASE, d->n_users, d->n_items, 0);
     if (!m)
@@ -79,7 +80,7 @@ int cf_train_ease(const cf_data_t *d, const cf_ease_params_t *p, cf_model_t **ou
     }
     free(dg);
     m->ease_b = B;
-    m->fit_seconds = cf_now() - t0;
+    m->fit_seconds = clock_mono_sec() - t0;
     *out = m;
     return 0;
 }

@@ -5,7 +5,6 @@
 #include "services/cf/cf_linalg.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -62,57 +61,4 @@ void cf_partition(const uint64_t *row_ptr, uint32_t n_rows, uint32_t parts, uint
         bounds[t] = r;
     }
     bounds[parts] = n_rows;
-}
-
-typedef struct par_arg {
-    void (*fn)(void *, uint32_t);
-    void *ctx;
-    uint32_t t;
-} par_arg_t;
-
-static void *par_main(void *p)
-{
-    par_arg_t *a = p;
-    a->fn(a->ctx, a->t);
-    return NULL;
-}
-
-void cf_parallel(uint32_t threads, void (*fn)(void *ctx, uint32_t t), void *ctx)
-{
-    if (threads <= 1) {
-        fn(ctx, 0);
-        return;
-    }
-    pthread_t *tid = calloc(threads, sizeof *tid);
-    par_arg_t *args = calloc(threads, sizeof *args);
-    char *started = calloc(threads, 1);
-    if (!tid || !args || !started) {
-        free(tid);
-        free(args);
-        free(started);
-        for (uint32_t t = 0; t < threads; t++)
-            fn(ctx, t);
-        return;
-    }
-    for (uint32_t t = 1; t < threads; t++) {
-        args[t] = (par_arg_t){fn, ctx, t};
-        started[t] = pthread_create(&tid[t], NULL, par_main, &args[t]) == 0;
-    }
-    fn(ctx, 0);
-    for (uint32_t t = 1; t < threads; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            fn(ctx, t);
-    }
-    free(tid);
-    free(args);
-    free(started);
-}
-
-double cf_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }

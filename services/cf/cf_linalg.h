@@ -24,12 +24,4 @@ int cf_chol_solve(double *A, double *b, size_t n);
  * [bounds[t], bounds[t + 1]). bounds has parts + 1 entries. */
 void cf_partition(const uint64_t *row_ptr, uint32_t n_rows, uint32_t parts, uint64_t base, uint32_t *bounds);
 
-/* Runs fn(ctx, t) for t = 0..threads-1, t = 0 on the calling thread and the
- * others on new threads; waits for all. When a thread cannot be started its
- * part runs on the calling thread (same results, only slower). */
-void cf_parallel(uint32_t threads, void (*fn)(void *ctx, uint32_t t), void *ctx);
-
-/* Seconds from a monotonic clock. */
-double cf_now(void);
-
 #endif

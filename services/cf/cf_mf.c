@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include "common/base/rng.h"
+#include "common/base/parallel.h"
+#include "common/base/clock.h"
 #include "common/math/vec.h"
 #include "services/cf/cf_internal.h"
 #include "services/cf/cf_linalg.h"
@@ -69,7 +71,7 @@ static int mf_solve_row(const float *other_f, const float *other_b, float mu, fl
     return 0;
 }
 
-static void mf_part(void *ctx, uint32_t t)
+static void mf_part(void *ctx, unsigned t)
 {
     mf_job_t *j = ctx;
     size_t n = (size_t)j->k + 1;
@@ -98,7 +100,7 @@ int cf_train_mf(const cf_data_t *d, const cf_mf_params_t *p, cf_model_t **out, e
         return err_set(err, "mf: threads must be 1..256, not %u", p->threads);
     if (!(p->reg > 0.0f) || !(p->bias_reg > 0.0f) || !(p->reg_exp >= 0.0f && p->reg_exp <= 2.0f))
         return err_set(err, "mf: reg and bias-reg must be > 0, reg-exp in 0..2");
-    double t0 = cf_now();
+    double t0 = clock_mono_sec();
     uint32_t k = p->factors;
     cf_model_t *m = cf_model_alloc(CF_KIND_MF, d->n_users, d->n_items, k);
     if (!m)
@@ -149,7 +151,7 @@ int cf_train_mf(const cf_data_t *d, const cf_mf_params_t *p, cf_model_t **out, e
                           k,
                           bounds,
                           0};
-            cf_parallel(p->threads, mf_part, &j);
+            parallel_run(p->threads, mf_part, &j);
             if (atomic_load(&j.fail)) {
                 free(bounds);
                 cf_model_release(m);
@@ -167,7 +169,7 @@ int cf_train_mf(const cf_data_t *d, const cf_mf_params_t *p, cf_model_t **out, e
         cf_model_release(m);
         return -1;
     }
-    m->fit_seconds = cf_now() - t0;
+    m->fit_seconds = clock_mono_sec() - t0;
     *out = m;
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/math/vec.h"
+#include "common/base/clock.h"
 #include "services/cf/cf_internal.h"
 #include "services/cf/cf_linalg.h"
 
@@ -103,7 +104,7 @@ void cf_model_release(cf_model_t *m)
 
 int cf_train_pop(const cf_data_t *d, cf_model_t **out, err_t *err)
 {
-    double t0 = cf_now();
+    double t0 = clock_mono_sec();
     *out = NULL;
     cf_model_t *m = cf_model_alloc(CF_KIND_POP, d->n_users, d->n_items, 0);
     if (!m)
@@ -113,7 +114,7 @@ int cf_train_pop(const cf_data_t *d, cf_model_t **out, err_t *err)
         cf_model_release(m);
         return -1;
     }
-    m->fit_seconds = cf_now() - t0;
+    m->fit_seconds = clock_mono_sec() - t0;
     *out = m;
     return 0;
 }

@@ -13,6 +13,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "services/cf/cf_service.h"
+#include "common/base/clock.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -195,10 +196,8 @@ cf_service_t *cf_service_new(cf_model_t *main, cf_model_t *predict, const catalo
     pthread_mutex_init(&s->pool->mu, NULL);
     if (!main->version[0]) {
         /* A trained model: the time to the millisecond tells reloads apart. */
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        snprintf(main->version, sizeof main->version, "cf-%s-trained-%lld%03ld", cf_kind_name(main->kind),
-                 (long long)ts.tv_sec, ts.tv_nsec / 1000000);
+        snprintf(main->version, sizeof main->version, "cf-%s-trained-%lld", cf_kind_name(main->kind),
+                 (long long)clock_wall_ms());
     }
     return s;
 fail:

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "common/base/crc32c.h"
+#include "common/base/clock.h"
 #include "common/data/idmap.h"
 #include "common/text/porter.h"
 #include "common/text/stopwords.h"
@@ -324,13 +325,6 @@ static int id_rank_cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 static int meta_f(modelfile_writer_t *w, const char *key, double v, err_t *err)
 {
     char buf[64];
@@ -342,7 +336,7 @@ int content_model_build(const catalog_t *cat, const content_params_t *p, content
 {
     *out = NULL;
     err_clear(err);
-    double t0 = now_ms();
+    double t0 = (1e3 * clock_mono_sec());
     content_params_t params = *p;
     if (params.threads < 1)
         params.threads = 1;
@@ -439,7 +433,7 @@ int content_model_build(const catalog_t *cat, const content_params_t *p, content
     sparse_csr_normalize_rows(&vec);
     if (sparse_csr_transpose(&vec, &inv, err))
         goto fail;
-    double t_vec = now_ms();
+    double t_vec = (1e3 * clock_mono_sec());
 
     uint32_t K = params.neighbours;
     nb_len = calloc(n ? n : 1, sizeof *nb_len);
@@ -449,7 +443,7 @@ int content_model_build(const catalog_t *cat, const content_params_t *p, content
         goto oom;
     if (K && cm_neighbours_build(&vec, &inv, K, params.threads, nb_len, nb_idx, nb_score, err))
         goto fail;
-    double t_nb = now_ms();
+    double t_nb = (1e3 * clock_mono_sec());
 
     /* Catalog facts the answers need. */
     years = malloc((n ? n : 1) * sizeof *years);

@@ -1,7 +1,7 @@
 /*
  * content_internal.h: what the content model's files share and nobody else
  * sees: the model struct (views into one model file, mapped or in memory),
- * the section names of that file, scratch memory, and the parallel-for.
+ * the section names of that file, and scratch memory.
  *
  * A built model is written into an in-memory model file and opened exactly
  * as a loaded one is, so there is one representation and one validator.
@@ -96,12 +96,6 @@ struct content_scratch {
 
 /* Grows a scratch to serve a model of n items / t terms and k results. */
 int cm_scratch_reserve(content_scratch_t *s, size_t n_items, size_t n_terms, size_t k, err_t *err);
-
-/* Runs fn(i, thread, ctx) for i in [0, n) on `threads` threads (1: inline),
- * handing out items in small chunks so uneven items balance. fn returns 0,
- * or -1 to stop (the first failure is returned). */
-typedef int (*cm_item_fn)(uint32_t i, unsigned thread, void *ctx);
-int cm_parallel_for(uint32_t n, unsigned threads, cm_item_fn fn, void *ctx, err_t *err);
 
 /* Top-k neighbours of one item through the inverted index: acc (n_items
  * floats, zero on entry and on return) collects the dot products of the

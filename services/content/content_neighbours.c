@@ -9,14 +9,15 @@
  * pass over the whole catalog. Terms are visited in increasing id order from
  * either side, so sim(i, j) and sim(j, i) are the same float.
  *
- * Building every item's list splits the items over threads (content_parallel.c);
- * each thread has its own accumulator, and each writes only its items' rows
- * of the output, so no locking is needed.
+ * Building every item's list splits the items over threads (parallel_for in
+ * common/base/parallel.h); each thread has its own accumulator, and each
+ * writes only its items' rows of the output, so no locking is needed.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base/parallel.h"
 #include "services/content/content_internal.h"
 
 /* acc[j] += w * v over the item's terms, without looking at acc first. */
@@ -139,7 +140,7 @@ int cm_neighbours_build(const sparse_csr_t *vec, const sparse_csr_t *inv, uint32
         if (!job.acc[t] || !job.cand[t] || !job.top[t])
             goto out;
     }
-    rc = cm_parallel_for(n, threads, nb_one, &job, err);
+    rc = parallel_for(n, threads, nb_one, &job, err);
 out:
     if (rc && !err->msg[0])
         err_set(err, "neighbours: out of memory (%u items, %u threads)", n, threads);

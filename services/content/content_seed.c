@@ -16,6 +16,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/base/parallel.h"
+#include "common/base/clock.h"
 #include "common/data/idmap.h"
 #include "common/text/porter.h"
 #include "common/math/sparse.h"
@@ -23,13 +25,6 @@
 #include "common/text/text.h"
 #include "services/content/content_internal.h"
 #include "services/content/content_seed.h"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ------------------------------------------------------------ input */
 
@@ -442,7 +437,7 @@ int content_seed_run(const content_seed_input_t *in, const content_seed_params_t
 {
     *out = NULL;
     err_clear(err);
-    double t0 = now_ms();
+    double t0 = (1e3 * clock_mono_sec());
     size_t n = in->n;
     if (n >= UINT32_MAX)
         return err_set(err, "seed: too many rows");
@@ -472,7 +467,7 @@ int content_seed_run(const content_seed_input_t *in, const content_seed_params_t
         if (t.failed)
             goto oom;
     }
-    double t1 = now_ms();
+    double t1 = (1e3 * clock_mono_sec());
 
     uint32_t nprov = idmap_size(t.terms);
     rank = malloc((nprov ? nprov : 1) * sizeof *rank);
@@ -528,7 +523,7 @@ int content_seed_run(const content_seed_input_t *in, const content_seed_params_t
         if (v.nnz > r->max_row_terms)
             r->max_row_terms = (uint32_t)v.nnz;
     }
-    double t2 = now_ms();
+    double t2 = (1e3 * clock_mono_sec());
 
     r->nb = malloc(((size_t)n * k > 0 ? (size_t)n * k : 1) * sizeof *r->nb);
     r->score = malloc(((size_t)n * k > 0 ? (size_t)n * k : 1) * sizeof *r->score);
@@ -555,9 +550,9 @@ int content_seed_run(const content_seed_input_t *in, const content_seed_params_t
         if (!job.acc[th])
             goto oom;
     }
-    if (k && cm_parallel_for((uint32_t)n, threads, seed_one, &job, err))
+    if (k && parallel_for((uint32_t)n, threads, seed_one, &job, err))
         goto oom;
-    double t3 = now_ms();
+    double t3 = (1e3 * clock_mono_sec());
     r->ms_tokens = t1 - t0;
     r->ms_vectors = t2 - t1;
     r->ms_neighbours = t3 - t2;

@@ -9,6 +9,7 @@
  * ids in event order.
  */
 #include "services/gateway/gw_feedback.h"
+#include "common/base/clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -211,13 +212,6 @@ done:
     maybe_free(fb);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int check_event(const gw_feedback_event_t *e, size_t i, err_t *err)
 {
     if (e->user == NULL || e->user[0] == '\0')
@@ -302,7 +296,7 @@ int gw_feedback_add(gw_feedback_t *fb, const gw_feedback_event_t *ev, size_t n, 
     PUT_FMT("%lld", fb->maxlen);
     PUT_FMT("%d", fb->recent_max);
     PUT_FMT("%zu", n);
-    int64_t now = now_ms();
+    int64_t now = clock_wall_ms();
     bool oom = false;
     for (size_t i = 0; i < n; i++) {
         const gw_feedback_event_t *e = &ev[i];

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/base/clock.h"
 #include "common/base/log.h"
 #include "common/net/metrics.h"
 #include "common/net/redisuv.h"
@@ -144,9 +145,7 @@ static void test_stream_entries(void **state)
         {"u1", "m1", 4.5f, 1, 1700000000123LL},
         {"u1", "The Item: 2", 0.0f, 2, 0},
     };
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    long long now = (long long)clock_wall_ms();
     added_t a = add(f, ev, 2);
     assert_string_equal(a.error, "");
     assert_int_equal(a.n, 2);

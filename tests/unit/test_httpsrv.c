@@ -7,6 +7,7 @@
  * asks the loop to stop through a uv_async_t. */
 #define _GNU_SOURCE /* memmem, strcasestr */
 #include "testutil.h"
+#include "common/base/clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -260,13 +261,6 @@ typedef struct slow {
     fixture_t *f;
 } slow_t;
 
-static long long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void h_hello(httpsrv_req_t *r, void *ud)
 {
     httpsrv_req_add_header(r, "X-Test", "yes");
@@ -336,7 +330,7 @@ static void on_done(httpsrv_t *srv, void *ud)
 {
     fixture_t *f = ud;
     atomic_fetch_add(&f->done_calls, 1);
-    atomic_store(&f->done_at_ms, now_ms());
+    atomic_store(&f->done_at_ms, clock_mono_ms());
     uv_close((uv_handle_t *)&f->cmd, NULL);
 }
 
@@ -814,14 +808,14 @@ static void test_header_timeout(void **state)
 {
     fixture_t *f = fixture_start(tweak_short_timeouts);
     client_t *c = cli_connect(f->port);
-    long long t0 = now_ms();
+    long long t0 = clock_mono_ms();
     /* Slowloris: a header line now and then, never the end of the headers. */
     cli_send(c, "GET /hello HTTP/1.1\r\n");
     usleep(100000);
     cli_send(c, "X-A: 1\r\n");
     response_t r;
     assert_int_equal(cli_response(c, &r), 0);
-    long long waited = now_ms() - t0;
+    long long waited = clock_mono_ms() - t0;
     assert_int_equal(r.status, 408);
     assert_true(has_header(&r, "Connection: close"));
     resp_free(&r);
@@ -838,9 +832,9 @@ static void test_idle_timeout(void **state)
     fixture_t *f = fixture_start(tweak_short_timeouts);
     client_t *c = cli_connect(f->port);
     free(roundtrip(c, "GET /hello HTTP/1.1\r\n\r\n", 200));
-    long long t0 = now_ms();
+    long long t0 = clock_mono_ms();
     assert_true(cli_sees_close(c));
-    long long waited = now_ms() - t0;
+    long long waited = clock_mono_ms() - t0;
     if (waited < 250 || waited > 2000)
         fail_msg("idle close after %lld ms, want about 300", waited);
     cli_close(c);
@@ -859,9 +853,9 @@ static void test_write_timeout(void **state)
     /* Ask for 16 MiB and read nothing: the socket buffers fill, the write stalls. */
     cli_send(c, "GET /big HTTP/1.1\r\n\r\n");
     wait_until_open_connections(f, 1);
-    long long t0 = now_ms();
+    long long t0 = clock_mono_ms();
     wait_until_open_connections(f, 0);
-    long long waited = now_ms() - t0;
+    long long waited = clock_mono_ms() - t0;
     if (waited > 3000)
         fail_msg("stalled writer closed after %lld ms", waited);
     cli_close(c);
@@ -939,18 +933,18 @@ static void test_graceful_stop(void **state)
     cli_send(busy, "GET /slow?ms=300&tag=last HTTP/1.1\r\n\r\n");
     wait_until_open_connections(f, 2);
     usleep(50000);
-    long long t0 = now_ms();
+    long long t0 = clock_mono_ms();
     fixture_request_stop(f);
     /* The idle connection closes at once; the busy one gets its answer, marked close. */
     assert_true(cli_sees_close(idle));
-    assert_true(now_ms() - t0 < 250);
+    assert_true(clock_mono_ms() - t0 < 250);
     response_t r;
     assert_int_equal(cli_response(busy, &r), 0);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.body, "slow last");
     assert_true(has_header(&r, "Connection: close"));
     resp_free(&r);
-    assert_true(now_ms() - t0 >= 200);
+    assert_true(clock_mono_ms() - t0 >= 200);
     assert_true(cli_sees_close(busy));
     cli_close(busy);
     cli_close(idle);
@@ -979,10 +973,10 @@ static void test_stop_deadline(void **state)
     cli_send(c, "GET /slow?ms=400 HTTP/1.1\r\n\r\n");
     wait_until_open_connections(f, 1);
     usleep(50000);
-    long long t0 = now_ms();
+    long long t0 = clock_mono_ms();
     fixture_request_stop(f);
     assert_true(cli_sees_close(c));
-    long long cut = now_ms() - t0;
+    long long cut = clock_mono_ms() - t0;
     if (cut < 80 || cut > 350)
         fail_msg("cut after %lld ms, want about 100", cut);
     cli_close(c);

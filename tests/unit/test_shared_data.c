@@ -1,6 +1,7 @@
 /* test_shared_data.c: loads every dataset of ../shared/data and checks each
  * count that shared/data/README.md states (skips when the data is absent). */
 #include "testutil.h"
+#include "common/base/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,13 +9,6 @@
 #include <time.h>
 
 #include "common/data/dataset.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Load time of every dataset in this run, reported at the end. */
 typedef struct timing {
@@ -26,10 +20,10 @@ static dataset_t *load(const char *rel, const dataset_opts_t *opts, double *secs
     char *path = testutil_shared_or_skip(rel);
     dataset_t *ds = NULL;
     err_t err;
-    double t0 = now_s();
+    double t0 = clock_mono_sec();
     if (dataset_load(path, &ds, opts, &err) != 0)
         fail_msg("%s: %s", path, err.msg);
-    *secs = now_s() - t0;
+    *secs = clock_mono_sec() - t0;
     fprintf(stderr, "loaded %s in %.3f s\n", rel, *secs);
     free(path);
     return ds;
@@ -210,10 +204,10 @@ static void test_seed_tags(void **state)
     char *path = testutil_shared_or_skip("data/tmdb-5000-seed-tags/processed_movies.csv");
     dataset_seed_tags_t *st;
     err_t err;
-    double t0 = now_s();
+    double t0 = clock_mono_sec();
     if (dataset_seed_tags_read(path, &st, &err) != 0)
         fail_msg("%s", err.msg);
-    t->total += now_s() - t0;
+    t->total += clock_mono_sec() - t0;
     assert_int_equal(st->n, 4806);
     assert_string_equal(st->rows[0].movie_id, "19995");
     assert_string_equal(st->rows[0].title, "Avatar");

@@ -30,6 +30,7 @@
 #include <zlib.h>
 
 #include "common/math/blend.h"
+#include "common/base/clock.h"
 #include "common/base/config.h"
 #include "common/data/dataset.h"
 #include "tools/recsys-eval/evalmetrics.h"
@@ -82,13 +83,6 @@ static const cfg_option_t eval_options[] = {
      0, 0},
     CFG_END,
 };
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- rows of the result table ---- */
 
@@ -362,14 +356,14 @@ static int models_init(models_t *m, const evalproto_split_t *s, const cfg_t *cfg
         return -1;
     /* The same depth the gateway asks the workers for (blend-depth). */
     m->depth = m->blend.depth;
-    double t0 = now_s();
+    double t0 = clock_mono_sec();
     if (popularity_fit(s->train, s->ds->catalog, NULL, &m->pop, err) != 0)
         return -1;
     m->pop_scores = malloc(((size_t)s->ncat + 1) * sizeof(float));
     if (!m->pop_scores)
         return err_set(err, "out of memory");
     popularity_scores(m->pop, protocol == 3 ? POPULARITY_GENRE : POPULARITY_OVERALL, m->pop_scores);
-    m->pop_fit = now_s() - t0;
+    m->pop_fit = clock_mono_sec() - t0;
     size_t n = (size_t)s->ncat + 1;
     for (int src = 0; src < BLEND_NSOURCES; src++) {
         m->keys[src] = malloc(n * sizeof(uint32_t));
@@ -401,7 +395,7 @@ static int fit_cf(models_t *m, err_t *err)
         return -1;
     if (m->protocol == 2)
         p.kind = CF_KIND_MF;
-    double t0 = now_s();
+    double t0 = clock_mono_sec();
     cf_data_t d;
     if (cf_data_from_ratings(&d, m->s->train, m->s->nusers, m->s->ncat, NULL, err) != 0)
         return -1;
@@ -422,7 +416,7 @@ static int fit_cf(models_t *m, err_t *err)
         if (!m->cf_all)
             return err_set(err, "out of memory");
     }
-    m->cf_fit = now_s() - t0;
+    m->cf_fit = clock_mono_sec() - t0;
     return 0;
 #else
     return err_set(err, "model cf not available in this build");
@@ -436,7 +430,7 @@ static int fit_content(models_t *m, err_t *err)
         return 0;
     content_params_t p;
     content_params_from_cfg(m->cfg, &p);
-    double t0 = now_s();
+    double t0 = clock_mono_sec();
     if (content_model_build(m->s->ds->catalog, &p, &m->cm, err) != 0)
         return -1;
     if (content_model_size(m->cm) != m->s->ncat)
@@ -453,7 +447,7 @@ static int fit_content(models_t *m, err_t *err)
     m->hits = malloc(((size_t)m->s->ncat + 1) * sizeof *m->hits);
     if (!m->cs || !m->ev || !m->hits)
         return err_set(err, "out of memory");
-    m->cm_fit = now_s() - t0;
+    m->cm_fit = clock_mono_sec() - t0;
     return 0;
 #else
     return err_set(err, "model content not available in this build");
@@ -572,7 +566,7 @@ static int run_split(const evalproto_split_t *s, const cfg_t *cfg, int protocol,
 #endif
         r->available = 1;
         r->fit_seconds = fit;
-        double t0 = now_s();
+        double t0 = clock_mono_sec();
         if (protocol == 2) {
             if (evalproto_run_rating(s, predict, &m, 1.0, 5.0, &r->rat, err) != 0)
                 goto done;

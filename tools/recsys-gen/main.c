@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/base/config.h"
+#include "common/base/clock.h"
 #include "common/base/err.h"
 #include "tools/recsys-gen/gen.h"
 #include "common/base/log.h"
@@ -112,8 +113,7 @@ static int run(int synth, const cfg_t *c, err_t *err)
     p.users = (uint32_t)cfg_int(c, "users");
     p.min_ratings = (uint32_t)cfg_int(c, "min-ratings");
     gen_stats_t st;
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = clock_mono_sec();
     if (synth) {
         p.items = (uint32_t)cfg_int(c, "items");
         p.ratings = (uint64_t)cfg_int(c, "ratings");
@@ -142,7 +142,7 @@ static int run(int synth, const cfg_t *c, err_t *err)
         if (rc != 0)
             return -1;
     }
-    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double t1 = clock_mono_sec();
     char users[24], items[24], ratings[24], lo[24], hi[24], mean[24], secs[24];
     snprintf(users, sizeof users, "%u", st.users);
     snprintf(items, sizeof items, "%u", st.items);
@@ -150,7 +150,7 @@ static int run(int synth, const cfg_t *c, err_t *err)
     snprintf(lo, sizeof lo, "%u", st.min_per_user);
     snprintf(hi, sizeof hi, "%u", st.max_per_user);
     snprintf(mean, sizeof mean, "%.3f", st.mean_rating);
-    snprintf(secs, sizeof secs, "%.2f", (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+    snprintf(secs, sizeof secs, "%.2f", t1 - t0);
     log_kv(LOG_INFO, "wrote data set", "dir", out, "users", users, "items", items, "ratings", ratings,
            "min_per_user", lo, "max_per_user", hi, "mean_rating", mean, "seconds", secs, NULL);
     return 0;
