@@ -7,7 +7,7 @@
  */
 #include <stdio.h>
 
-#include "common/data/dataset_internal.h"
+#include "common/data/dataset_loaders.h"
 
 int ds_detect_src(const ds_src_t *src, const char *what, dataset_layout_t *out, err_t *err)
 {

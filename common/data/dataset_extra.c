@@ -22,7 +22,7 @@
 
 #include "common/data/csv.h"
 #include "common/data/dataset.h"
-#include "common/data/dataset_internal.h"
+#include "common/data/dataset_read.h"
 #include "common/data/histmerge.h"
 
 typedef struct extra_row {

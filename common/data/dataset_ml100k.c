@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/data/dataset_internal.h"
+#include "common/data/dataset_loaders.h"
 
 static int read_genres(dataset_t *ds, const ds_src_t *src, uint32_t *ngenres, err_t *err)
 {

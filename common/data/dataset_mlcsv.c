@@ -10,18 +10,11 @@
  */
 #include <stdio.h>
 
-#include "common/data/dataset_internal.h"
+#include "common/data/dataset_loaders.h"
 
 static const char *const movies_hdr[] = {"movieId", "title", "genres"};
-static const char *const ratings_hdr[] = {"userId", "movieId", "rating", "timestamp"};
 static const char *const tags_hdr[] = {"userId", "movieId", "tag", "timestamp"};
 static const char *const links_hdr[] = {"movieId", "imdbId", "tmdbId"};
-
-int ds_mlcsv_ratings_header(csv_reader_t *r, ds_rcols_t *cols, err_t *err)
-{
-    (void)cols; /* the default columns 0..3 */
-    return ds_expect_header(r, ratings_hdr, 4, err);
-}
 
 static int read_movies(dataset_t *ds, const ds_src_t *src, err_t *err)
 {

@@ -8,7 +8,7 @@
  */
 #include <stdio.h>
 
-#include "common/data/dataset_internal.h"
+#include "common/data/dataset_loaders.h"
 
 static int read_movies(dataset_t *ds, const ds_src_t *src, err_t *err)
 {

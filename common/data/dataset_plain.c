@@ -10,51 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/data/dataset_internal.h"
+#include "common/data/dataset_loaders.h"
 
 static int clip(size_t n)
 {
     return (int)(n > 60 ? 60 : n);
-}
-
-int ds_plain_ratings_header(csv_reader_t *r, ds_rcols_t *cols, err_t *err)
-{
-    int rc = csv_next(r, err);
-    if (rc < 0)
-        return -1;
-    if (rc == 0)
-        return err_set(err, "%s: empty file, expected a header naming user_id, item_id, rating",
-                       csv_name(r));
-    cols->user = cols->item = cols->rating = cols->ts = -1;
-    cols->nfields = csv_nfields(r);
-    for (size_t i = 0; i < csv_nfields(r); i++) {
-        csv_field_t f = csv_field(r, i);
-        if (i == 0)
-            f = ds_strip_bom(f);
-        int *slot;
-        if (csv_field_is(f, "user_id") || csv_field_is(f, "user"))
-            slot = &cols->user;
-        else if (csv_field_is(f, "item_id") || csv_field_is(f, "item"))
-            slot = &cols->item;
-        else if (csv_field_is(f, "rating"))
-            slot = &cols->rating;
-        else if (csv_field_is(f, "timestamp"))
-            slot = &cols->ts;
-        else
-            return csv_error(r, err,
-                             "unknown column '%.*s' (expected user_id, item_id, rating[, timestamp])",
-                             clip(f.len), f.ptr);
-        if (*slot >= 0)
-            return csv_error(r, err, "column '%.*s' given twice", clip(f.len), f.ptr);
-        *slot = (int)i;
-    }
-    if (cols->user < 0)
-        return csv_error(r, err, "missing column user_id");
-    if (cols->item < 0)
-        return csv_error(r, err, "missing column item_id");
-    if (cols->rating < 0)
-        return csv_error(r, err, "missing column rating");
-    return 0;
 }
 
 enum { C_ID, C_TITLE, C_YEAR, C_OVERVIEW, C_GENRES, C_DIRECTORS, C_CAST, C_KEYWORDS, C_TAGS, C_N };

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/data/dataset_internal.h"
+#include "common/data/dataset_read.h"
 
 typedef struct offs {
     size_t id, title, tags;

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/data/dataset_internal.h"
+#include "common/data/dataset_loaders.h"
 
 typedef struct cols {
     int id, title, genres, keywords, overview, release_date, vote_average, vote_count,

@@ -1,13 +1,14 @@
 /*
- * dataset_internal.h: what the per-layout loaders (dataset_*.c) share.
+ * dataset_read.h: what the per-layout loaders (dataset_*.c) share
+ * (dataset_read.c).
  *
  * A loader never opens a path itself: it asks a ds_src_t for a file by its
  * name in the dataset directory, and the source answers from the
  * filesystem or from in-memory files. That is what lets the fuzzer and the
  * tests run every loader over a buffer.
  */
-#ifndef RECSYS_COMMON_DATASET_INTERNAL_H
-#define RECSYS_COMMON_DATASET_INTERNAL_H
+#ifndef RECSYS_DATA_DATASET_READ_H
+#define RECSYS_DATA_DATASET_READ_H
 
 #include "common/data/csv.h"
 #include "common/data/dataset.h"
@@ -88,15 +89,5 @@ int ds_missing_ratings(dataset_t *ds, const char *name, const dataset_opts_t *op
  * missing file, then fills ds->ratings from def (or the override). */
 int ds_load_layout_ratings(dataset_t *ds, const ds_src_t *src, const dataset_opts_t *opts,
                            const char *def, bool create_items, err_t *err);
-
-/* Per-layout loaders: fill ds->catalog (not finished) and ds->ratings. */
-int ds_load_ml100k(dataset_t *ds, const ds_src_t *src, const dataset_opts_t *opts, err_t *err);
-int ds_load_mldat(dataset_t *ds, const ds_src_t *src, const dataset_opts_t *opts, err_t *err);
-int ds_load_mlcsv(dataset_t *ds, const ds_src_t *src, const dataset_opts_t *opts, err_t *err);
-int ds_load_tmdb(dataset_t *ds, const ds_src_t *src, const dataset_opts_t *opts, err_t *err);
-int ds_load_plain(dataset_t *ds, const ds_src_t *src, const char *ratings_name,
-                  const dataset_opts_t *opts, err_t *err);
-/* Layout of the files of a directory source. */
-int ds_detect_src(const ds_src_t *src, const char *what, dataset_layout_t *out, err_t *err);
 
 #endif

@@ -1,0 +1,20 @@
+/*
+ * dataset_loaders.h: the per-layout loaders (dataset_<layout>.c) and the
+ * layout detection, called by dataset.c only.
+ */
+#ifndef RECSYS_DATA_DATASET_LOADERS_H
+#define RECSYS_DATA_DATASET_LOADERS_H
+
+#include "common/data/dataset_read.h"
+
+/* Per-layout loaders: fill ds->catalog (not finished) and ds->ratings. */
+int ds_load_ml100k(dataset_t *ds, const ds_src_t *src, const dataset_opts_t *opts, err_t *err);
+int ds_load_mldat(dataset_t *ds, const ds_src_t *src, const dataset_opts_t *opts, err_t *err);
+int ds_load_mlcsv(dataset_t *ds, const ds_src_t *src, const dataset_opts_t *opts, err_t *err);
+int ds_load_tmdb(dataset_t *ds, const ds_src_t *src, const dataset_opts_t *opts, err_t *err);
+int ds_load_plain(dataset_t *ds, const ds_src_t *src, const char *ratings_name,
+                  const dataset_opts_t *opts, err_t *err);
+/* Layout of the files of a directory source. */
+int ds_detect_src(const ds_src_t *src, const char *what, dataset_layout_t *out, err_t *err);
+
+#endif
