@@ -183,7 +183,7 @@ int main(int argc, char **argv)
     }
     qsort(lat, Q, sizeof *lat, cmp_double);
     printf("similar k=10 (stored lists): p50 %.2f us, p99 %.2f us\n", lat[Q / 2], lat[Q * 99 / 100]);
-    content_filter_t f = {.genre_mask = 1ull << 17}; /* a rare genre: forces the on-the-fly path often */
+    filter_t f = {.genre_mask = 1ull << 17}; /* a rare genre: forces the on-the-fly path often */
     for (int q = 0; q < Q / 10; q++) {
         uint32_t item = (uint32_t)(urand() * n);
         double b = (1e3 * clock_mono_sec());

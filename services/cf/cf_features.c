@@ -519,7 +519,7 @@ int cf_featmap_score_all(const cf_featmap_t *f, const cf_model_t *m, cf_scratch_
 }
 
 int cf_featmap_score_top(const cf_featmap_t *f, const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who,
-                         const cf_filter_t *filter, size_t k, float *out, err_t *err)
+                         const filter_t *filter, size_t k, float *out, err_t *err)
 {
     float *z = malloc(((size_t)f->nf + 1) * sizeof *z);
     if (!z)

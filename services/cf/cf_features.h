@@ -84,6 +84,6 @@ int cf_featmap_score_all(const cf_featmap_t *f, const cf_model_t *m, cf_scratch_
 /* The same for a caller that selects the best k (k > 0) under filter:
  * warm items that cannot be among them may get -INFINITY (cf_score_all_top). */
 int cf_featmap_score_top(const cf_featmap_t *f, const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who,
-                         const cf_filter_t *filter, size_t k, float *out, err_t *err);
+                         const filter_t *filter, size_t k, float *out, err_t *err);
 
 #endif

@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/wire/filter.h"
 #include "common/data/catalog.h"
 #include "common/base/config.h"
 #include "common/base/err.h"
@@ -167,28 +168,20 @@ typedef struct cf_who {
     size_t n_events;
 } cf_who_t;
 
-typedef struct cf_filter {
-    uint64_t genres_any;      /* item must have one of these genres; 0: any */
-    int year_min, year_max;   /* inclusive; 0: open (items of unknown year pass only when both 0) */
-    const uint32_t *exclude;  /* item indices never returned */
-    size_t n_exclude;
-    int include_seen;         /* allow items of the history */
-} cf_filter_t;
-
-/* The item-attribute part of a filter (genre mask, year range) as a top-k
- * keep callback (common/math/topk.h): ctx points to a cf_filter_ctx_t. Returns 1
- * when item passes. One definition for every CF scoring path. */
-typedef struct cf_filter_ctx {
-    const cf_model_t *m;
-    const cf_filter_t *f;
-} cf_filter_ctx_t;
-int cf_filter_keep(uint32_t item, void *ctx);
+/* Filters are common/wire/filter.h's filter_t (genres, years, excluded
+ * items, include_seen: items of the history allowed). This is its keep
+ * callback over the model's genre masks and years, for every CF scoring
+ * path (common/math/topk.h). */
+static inline filter_keep_t cf_filter_keep_ctx(const cf_model_t *m, const filter_t *f)
+{
+    return (filter_keep_t){f, m->genre_mask, m->year};
+}
 
 /* Top-k items for who (filter may be NULL) into out (room for k), best
  * first, ties to the lower index. Without any history a model answers with
  * popularity. Returns the count, or -1 (bad user or item index, no memory).
  * *history_used (optional) gets the events and known ratings used. */
-long cf_recommend(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const cf_filter_t *filter,
+long cf_recommend(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const filter_t *filter,
                   size_t k, topk_item_t *out, size_t *history_used, err_t *err);
 /* Scores of the given items (any order, repeats allowed) for who. */
 int cf_score_items(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const uint32_t *items, size_t n,
@@ -201,11 +194,11 @@ const float *cf_score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *
  * items set in allow (NULL: all): items that cannot be among them may get
  * -INFINITY instead of their score (the int8 screen, cf_screen.c), which
  * never changes that top k. */
-const float *cf_score_all_top(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const cf_filter_t *f,
+const float *cf_score_all_top(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const filter_t *f,
                               const uint64_t *allow, size_t k, size_t *history_used, err_t *err);
 /* Items most similar to item by behaviour (cosine of the factors for
  * als/mf, B's row for ease, co-occurrence cosine for pop), item excluded. */
-long cf_similar(const cf_model_t *m, cf_scratch_t *s, uint32_t item, const cf_filter_t *filter, size_t k,
+long cf_similar(const cf_model_t *m, cf_scratch_t *s, uint32_t item, const filter_t *filter, size_t k,
                 topk_item_t *out, err_t *err);
 /* Predicted ratings of items for who (mf only), clipped to [rmin, rmax]. */
 int cf_predict(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const uint32_t *items, size_t n,

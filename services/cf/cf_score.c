@@ -176,33 +176,29 @@ static int user_vec(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, e
 
 /* What the caller selects from the scores: lets score_all screen (cf_screen.c). */
 typedef struct screen_req {
-    const cf_filter_t *f;
+    const filter_t *f;
     uint32_t self;
     size_t k;
     const uint64_t *allow; /* items the scores stand for (NULL: all) */
 } screen_req_t;
 
-static const cf_filter_t no_filter = {0, 0, 0, NULL, 0, 0};
+static const filter_t no_filter;
 
 /* The exclusion bitmap of f (history unless include_seen, excluded ids,
  * self) into s->bits, and the top-k filter over it. */
-static void make_filter(const cf_model_t *m, cf_scratch_t *s, const cf_filter_t *f, uint32_t self,
-                        cf_filter_ctx_t *kc, topk_filter_t *tf)
+static void make_filter(const cf_model_t *m, cf_scratch_t *s, const filter_t *f, uint32_t self,
+                        filter_keep_t *kc, topk_filter_t *tf)
 {
     size_t words = topk_bitmap_words(m->n_items);
     memset(s->bits, 0, words * sizeof *s->bits);
     if (!f->include_seen)
         for (size_t h = 0; h < s->h_n; h++)
             topk_bitmap_set(s->bits, s->h_items[h]);
-    for (size_t e = 0; e < f->n_exclude; e++)
-        if (f->exclude[e] < m->n_items)
-            topk_bitmap_set(s->bits, f->exclude[e]);
+    filter_exclude_bits(f, s->bits, m->n_items);
     if (self < m->n_items)
         topk_bitmap_set(s->bits, self);
-    kc->m = m;
-    kc->f = f;
-    int attrs = f->genres_any || f->year_min || f->year_max;
-    *tf = (topk_filter_t){s->bits, NULL, m->n_items, attrs ? cf_filter_keep : NULL, kc};
+    *kc = cf_filter_keep_ctx(m, f);
+    *tf = (topk_filter_t){s->bits, NULL, m->n_items, filter_has_attrs(f) ? filter_keep : NULL, kc};
 }
 
 /* Factor scores through the screen when it applies; 1: not applied. */
@@ -210,7 +206,7 @@ static int screened(const cf_model_t *m, cf_scratch_t *s, const screen_req_t *q,
 {
     if (!q || !m->screen.q)
         return 1;
-    cf_filter_ctx_t kc;
+    filter_keep_t kc;
     topk_filter_t tf;
     make_filter(m, s, q->f, q->self, &kc, &tf);
     tf.allow = q->allow;
@@ -260,45 +256,32 @@ const float *cf_score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *
     return score_all(m, s, who, history_used, NULL, err) < 0 ? NULL : s->scores;
 }
 
-const float *cf_score_all_top(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const cf_filter_t *f,
+const float *cf_score_all_top(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const filter_t *f,
                               const uint64_t *allow, size_t k, size_t *history_used, err_t *err)
 {
     screen_req_t q = {f ? f : &no_filter, UINT32_MAX, k, allow};
     return score_all(m, s, who, history_used, &q, err) < 0 ? NULL : s->scores;
 }
 
-int cf_filter_keep(uint32_t i, void *ctx)
-{
-    const cf_filter_ctx_t *k = ctx;
-    if (k->f->genres_any && !(k->m->genre_mask[i] & k->f->genres_any))
-        return 0;
-    if (k->f->year_min || k->f->year_max) {
-        int y = k->m->year[i];
-        if (y == 0 || (k->f->year_min && y < k->f->year_min) || (k->f->year_max && y > k->f->year_max))
-            return 0;
-    }
-    return 1;
-}
-
 /* Top-k over s->scores with the filter; the history is in s. */
-static long select_top(const cf_model_t *m, cf_scratch_t *s, const cf_filter_t *f, uint32_t self, size_t k,
+static long select_top(const cf_model_t *m, cf_scratch_t *s, const filter_t *f, uint32_t self, size_t k,
                        topk_item_t *out, err_t *err)
 {
     if (!f)
         f = &no_filter;
-    if ((f->genres_any && !m->genre_mask) || ((f->year_min || f->year_max) && !m->year))
+    if ((f->genre_mask && !m->genre_mask) || ((f->year_min || f->year_max) && !m->year))
         return err_set(err, "cf: genre and year filters need the catalog in the model");
-    cf_filter_ctx_t kc;
+    filter_keep_t kc;
     topk_filter_t tf;
     make_filter(m, s, f, self, &kc, &tf);
     return (long)topk_dense(s->scores, m->n_items, k, &tf, out);
 }
 
-long cf_recommend(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const cf_filter_t *filter,
+long cf_recommend(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const filter_t *filter,
                   size_t k, topk_item_t *out, size_t *history_used, err_t *err)
 {
-    const cf_filter_t *f = filter ? filter : &no_filter;
-    if ((f->genres_any && !m->genre_mask) || ((f->year_min || f->year_max) && !m->year))
+    const filter_t *f = filter ? filter : &no_filter;
+    if ((f->genre_mask && !m->genre_mask) || ((f->year_min || f->year_max) && !m->year))
         return err_set(err, "cf: genre and year filters need the catalog in the model");
     screen_req_t q = {f, UINT32_MAX, k, NULL};
     if (score_all(m, s, who, history_used, &q, err) < 0)
@@ -337,7 +320,7 @@ int cf_score_items(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, co
     return 0;
 }
 
-long cf_similar(const cf_model_t *m, cf_scratch_t *s, uint32_t item, const cf_filter_t *filter, size_t k,
+long cf_similar(const cf_model_t *m, cf_scratch_t *s, uint32_t item, const filter_t *filter, size_t k,
                 topk_item_t *out, err_t *err)
 {
     if (item >= m->n_items)

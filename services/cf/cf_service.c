@@ -350,59 +350,47 @@ static code_t read_history(req_t *r, const char *user_id, Recsys__V1__HistoryEve
     return E_NONE;
 }
 
-/* Filters into f. *nothing: genre names were given and none is known. */
-static code_t read_filter(req_t *r, const Recsys__V1__Filters *pf, cf_filter_t *f, int *nothing)
+static int genre_find(const void *ctx, const char *name)
+{
+    const cf_service_t *s = ((const req_t *)ctx)->s;
+    for (uint32_t g = 0; g < s->n_genres; g++)
+        if (strcasecmp(name, s->genre_names[g]) == 0)
+            return (int)g;
+    return -1;
+}
+
+static uint32_t item_find(const void *ctx, const char *id)
+{
+    uint32_t it = find_id(((const req_t *)ctx)->m->item_ids, id);
+    return it == IDMAP_NONE ? FILTER_NO_ITEM : it;
+}
+
+/* Filters into f (common/wire/filter.h; unknown genre names match nothing).
+ * *nothing: genre names were given and none is known. The request's
+ * dislikes are excluded too, unless include_seen. */
+static code_t read_filter(req_t *r, const Recsys__V1__Filters *pf, filter_t *f, int *nothing)
 {
     err_t *err = r->err;
     const cf_model_t *m = r->m;
-    memset(f, 0, sizeof *f);
     *nothing = 0;
-    size_t n_ex = pf ? pf->n_exclude_item_ids : 0;
-    if (n_ex > r->s->lim.max_candidates)
-        return invalid(err, "filters.exclude_item_ids: %zu ids, the limit is %u (max-candidates)", n_ex,
-                       r->s->lim.max_candidates);
-    int include_seen = pf && pf->include_seen;
-    size_t n_dis = include_seen ? 0 : r->n_dislikes;
-    uint32_t *ex = arena_alloc(r->arena, (n_ex + n_dis + 1) * sizeof *ex);
-    if (!ex)
-        return oom(err);
-    size_t ne = 0;
-    for (size_t i = 0; i < n_dis; i++)
-        ex[ne++] = r->dislikes[i];
-    if (pf) {
-        if (pf->n_genres > CF_SERVICE_MAX_GENRES)
-            return invalid(err, "filters.genres: %zu names, the limit is %d", pf->n_genres, CF_SERVICE_MAX_GENRES);
-        if (pf->n_genres && (r->s->n_genres == 0 || !m->genre_mask))
-            return invalid(err, "filters.genres: this worker has no genre names (serve --model together with "
-                                "--data DIR, or train from --data)");
-        for (size_t i = 0; i < pf->n_genres; i++) {
-            if (check_str(err, "filters.genres", i, pf->genres[i]) != E_NONE)
-                return E_INVALID;
-            for (uint32_t g = 0; g < r->s->n_genres; g++)
-                if (strcasecmp(pf->genres[i], r->s->genre_names[g]) == 0)
-                    f->genres_any |= (uint64_t)1 << g;
-        }
-        if (pf->n_genres && !f->genres_any)
-            *nothing = 1;
-        if (pf->year_min < 0 || pf->year_max < 0)
-            return invalid(err, "filters: year_min %d and year_max %d must be >= 0", pf->year_min, pf->year_max);
-        if (pf->year_min && pf->year_max && pf->year_min > pf->year_max)
-            return invalid(err, "filters: year_min %d > year_max %d", pf->year_min, pf->year_max);
-        if ((pf->year_min || pf->year_max) && !m->year)
-            return invalid(err, "filters: the model has no years (it was trained without its catalog)");
-        f->year_min = pf->year_min;
-        f->year_max = pf->year_max;
-        for (size_t i = 0; i < n_ex; i++) {
-            if (check_str(err, "filters.exclude_item_ids", i, pf->exclude_item_ids[i]) != E_NONE)
-                return E_INVALID;
-            uint32_t it = find_id(m->item_ids, pf->exclude_item_ids[i]);
-            if (it != IDMAP_NONE)
-                ex[ne++] = it;
-        }
-    }
-    f->exclude = ex;
-    f->n_exclude = ne;
-    f->include_seen = include_seen;
+    if (pf && pf->n_genres && (r->s->n_genres == 0 || !m->genre_mask))
+        return invalid(err, "filters.genres: this worker has no genre names (serve --model together with "
+                            "--data DIR, or train from --data)");
+    if (pf && (pf->year_min || pf->year_max) && !m->year && pf->year_min >= 0 && pf->year_max >= 0)
+        return invalid(err, "filters: the model has no years (it was trained without its catalog)");
+    filter_src_t src = {
+        .genre_find = genre_find,
+        .item_find = item_find,
+        .ctx = r,
+        .strict_genres = false,
+        .max_genres = CF_SERVICE_MAX_GENRES,
+        .max_exclude = r->s->lim.max_candidates,
+        .max_str = CF_SERVICE_MAX_STR,
+    };
+    size_t n_dis = pf && pf->include_seen ? 0 : r->n_dislikes;
+    if (filter_compile(pf, &src, r->dislikes, n_dis, f, r->arena, err) != 0)
+        return E_INVALID;
+    *nothing = f->nothing;
     return E_NONE;
 }
 
@@ -477,7 +465,7 @@ static Recsys__V1__WorkerScoredList *new_list(req_t *r, size_t n)
 
 /* Top k of every item's score with cold items scored by the feature map:
  * the same seen / exclusion / genre / year rules as cf_recommend. */
-static long recommend_featmap(const req_t *r, cf_scratch_t *sc, const cf_who_t *who, const cf_filter_t *f,
+static long recommend_featmap(const req_t *r, cf_scratch_t *sc, const cf_who_t *who, const filter_t *f,
                               size_t k, topk_item_t *out)
 {
     const cf_model_t *m = r->m;
@@ -498,11 +486,9 @@ static long recommend_featmap(const req_t *r, cf_scratch_t *sc, const cf_who_t *
         for (size_t i = 0; i < who->n_events; i++)
             topk_bitmap_set(bits, who->events[i].item);
     }
-    for (size_t i = 0; i < f->n_exclude; i++)
-        topk_bitmap_set(bits, f->exclude[i]);
-    cf_filter_ctx_t kc = {m, f};
-    int attrs = f->genres_any || f->year_min || f->year_max;
-    topk_filter_t tf = {bits, NULL, n, attrs ? cf_filter_keep : NULL, &kc};
+    filter_exclude_bits(f, bits, n);
+    filter_keep_t kc = cf_filter_keep_ctx(m, f);
+    topk_filter_t tf = {bits, NULL, n, filter_has_attrs(f) ? filter_keep : NULL, &kc};
     return (long)topk_dense(all, n, k, &tf, out);
 }
 
@@ -580,7 +566,7 @@ static code_t do_score(const cf_service_t *s, cf_scratch_t *sc, const Recsys__V1
     } else {
         if (q->k < 1 || (uint32_t)q->k > s->lim.max_k)
             return invalid(err, "k=%d out of range [1, %u] (max-k)", q->k, s->lim.max_k);
-        cf_filter_t f;
+        filter_t f;
         int nothing;
         if ((c = read_filter(&r, q->filters, &f, &nothing)) != E_NONE)
             return c;
@@ -632,7 +618,7 @@ static code_t do_similar(const cf_service_t *s, cf_scratch_t *sc, const Recsys__
         err_set(err, "item '%s' is not known to the cf model", q->item_id);
         return E_NOT_FOUND;
     }
-    cf_filter_t f;
+    filter_t f;
     int nothing;
     code_t c = read_filter(&r, q->filters, &f, &nothing);
     if (c != E_NONE)

@@ -51,6 +51,7 @@
 #include "common/base/config.h"
 #include "common/base/err.h"
 #include "common/math/sparse.h"
+#include "common/wire/filter.h"
 
 #define CONTENT_MODEL_KIND "content-tfidf"
 #define CONTENT_NONE UINT32_MAX
@@ -139,14 +140,10 @@ typedef struct content_scratch content_scratch_t;
 content_scratch_t *content_scratch_new(void);
 void content_scratch_free(content_scratch_t *s);
 
-/* What a caller may ask to leave out. All fields zero = no filter. */
-typedef struct content_filter {
-    uint64_t genre_mask;  /* keep items having any of these genres (0: all) */
-    int year_min, year_max; /* keep items with year in [min, max]; 0 = open
-                             * bound; with a bound set, unknown years (0) fail */
-    const uint32_t *exclude; /* item indices never returned */
-    size_t n_exclude;
-} content_filter_t;
+/* What a caller may ask to leave out is a filter_t (common/wire/filter.h:
+ * genres, years, excluded items; all zero = no filter), the same predicate
+ * the gateway and the CF worker apply. include_seen is the caller's
+ * business here: histories are always left out of history scoring. */
 
 typedef struct content_hit {
     uint32_t item;
@@ -163,7 +160,7 @@ typedef struct content_hit {
  * through the inverted index (same scores, same order). Only items with a
  * positive similarity are returned. Returns the count, or -1 (item out of
  * range, out of memory). */
-long content_similar(const content_model_t *m, uint32_t item, size_t k, const content_filter_t *f,
+long content_similar(const content_model_t *m, uint32_t item, size_t k, const filter_t *f,
                      content_scratch_t *s, content_hit_t *out, err_t *err);
 
 /* One history event. rating: the user's rating; NAN for an implicit event
@@ -175,7 +172,7 @@ typedef struct content_event {
 
 typedef struct content_query {
     size_t k;
-    content_filter_t filter;
+    filter_t filter;
     bool include_history;   /* false (default): history items never returned */
     float implicit_weight;  /* weight of an implicit event (0 -> 1.0) */
     const uint32_t *candidates; /* score only these (NULL: all items) */

@@ -13,47 +13,27 @@
 
 #include "services/content/content_internal.h"
 
-typedef struct keep_ctx {
-    const content_model_t *m;
-    const content_filter_t *f;
-} keep_ctx_t;
-
-static int keep_item(uint32_t i, void *ctx)
-{
-    const keep_ctx_t *k = ctx;
-    const content_filter_t *f = k->f;
-    if (f->genre_mask && !(k->m->genre_masks[i] & f->genre_mask))
-        return 0;
-    if (f->year_min || f->year_max) {
-        int y = k->m->years[i];
-        if (y == 0 || (f->year_min && y < f->year_min) || (f->year_max && y > f->year_max))
-            return 0;
-    }
-    return 1;
-}
 
 /* Sets up tf from f: the exclusion bitmap (when there is something to
  * exclude) and the keep callback (when there is a genre or year filter). */
-static void filter_setup(const content_model_t *m, const content_filter_t *f, content_scratch_t *s,
-                         const content_event_t *hist, size_t n_hist, keep_ctx_t *kc, topk_filter_t *tf)
+static void filter_setup(const content_model_t *m, const filter_t *f, content_scratch_t *s,
+                         const content_event_t *hist, size_t n_hist, filter_keep_t *kc, topk_filter_t *tf)
 {
     memset(tf, 0, sizeof *tf);
     size_t n = m->n_items;
-    size_t nx = (f ? f->n_exclude : 0) + n_hist;
+    size_t nx = (f ? f->nexcluded : 0) + n_hist;
     if (nx) {
         memset(s->bits, 0, topk_bitmap_words(n) * sizeof *s->bits);
-        for (size_t i = 0; f && i < f->n_exclude; i++)
-            if (f->exclude[i] < n)
-                topk_bitmap_set(s->bits, f->exclude[i]);
+        if (f)
+            filter_exclude_bits(f, s->bits, n);
         for (size_t i = 0; i < n_hist; i++)
             topk_bitmap_set(s->bits, hist[i].item);
         tf->exclude = s->bits;
         tf->nbits = n;
     }
-    if (f && (f->genre_mask || f->year_min || f->year_max)) {
-        kc->m = m;
-        kc->f = f;
-        tf->keep = keep_item;
+    if (f && filter_has_attrs(f)) {
+        *kc = (filter_keep_t){f, m->genre_masks, m->years};
+        tf->keep = filter_keep;
         tf->ctx = kc;
     }
 }
@@ -65,7 +45,7 @@ static int passes(const topk_filter_t *tf, uint32_t i)
     return !tf->keep || tf->keep(i, tf->ctx);
 }
 
-long content_similar(const content_model_t *m, uint32_t item, size_t k, const content_filter_t *f,
+long content_similar(const content_model_t *m, uint32_t item, size_t k, const filter_t *f,
                      content_scratch_t *s, content_hit_t *out, err_t *err)
 {
     if (item >= m->n_items)
@@ -76,7 +56,7 @@ long content_similar(const content_model_t *m, uint32_t item, size_t k, const co
         k = m->n_items;
     if (cm_scratch_reserve(s, m->n_items, m->n_terms, k, err))
         return -1;
-    keep_ctx_t kc;
+    filter_keep_t kc;
     topk_filter_t tf;
     filter_setup(m, f, s, NULL, 0, &kc, &tf);
 
@@ -201,7 +181,7 @@ long content_score_history(const content_model_t *m, const content_event_t *hist
         }
     }
 
-    keep_ctx_t kc;
+    filter_keep_t kc;
     topk_filter_t tf;
     filter_setup(m, &q->filter, s, hist, q->include_history ? 0 : n_hist, &kc, &tf);
     size_t got;

@@ -264,61 +264,42 @@ static uint32_t find_id(const content_model_t *m, const char *id)
     return content_model_find(m, id, strlen(id));
 }
 
-/* Request filters -> content_filter_t. *none is set when the genre filter
- * can match nothing (every genre name unknown). extra (n_extra) are item
- * indices to exclude besides the request's own. */
-static code_t parse_filters(const content_service_t *s, const Recsys__V1__Filters *f, const uint32_t *extra,
-                            size_t n_extra, content_filter_t *out, int *none, arena_t *a, err_t *err)
+static int genre_find(const void *ctx, const char *name)
 {
-    const content_model_t *m = s->model;
-    memset(out, 0, sizeof *out);
+    const content_model_t *m = ctx;
+    uint32_t ng = content_model_ngenres(m);
+    for (uint32_t g = 0; g < ng; g++)
+        if (strcasecmp(content_model_genre_name(m, g), name) == 0)
+            return (int)g;
+    return -1;
+}
+
+static uint32_t item_find(const void *ctx, const char *id)
+{
+    uint32_t j = find_id(ctx, id);
+    return j == CONTENT_NONE ? FILTER_NO_ITEM : j;
+}
+
+/* Request filters -> filter_t (common/wire/filter.h; unknown genre names
+ * match nothing). *none is set when the genre filter can match nothing
+ * (every genre name unknown). extra (n_extra) are item indices to exclude
+ * besides the request's own. */
+static code_t parse_filters(const content_service_t *s, const Recsys__V1__Filters *f, const uint32_t *extra,
+                            size_t n_extra, filter_t *out, int *none, arena_t *a, err_t *err)
+{
+    filter_src_t src = {
+        .genre_find = genre_find,
+        .item_find = item_find,
+        .ctx = s->model,
+        .strict_genres = false,
+        .max_genres = CONTENT_SERVICE_MAX_GENRES,
+        .max_exclude = s->lim.max_candidates,
+        .max_str = CONTENT_SERVICE_MAX_STR,
+    };
     *none = 0;
-    size_t n_ex = f ? f->n_exclude_item_ids : 0;
-    if (f) {
-        if (check_list("filters.genres", f->n_genres, CONTENT_SERVICE_MAX_GENRES, err) ||
-            check_list("filters.exclude_item_ids", n_ex, s->lim.max_candidates, err))
-            return C_INVALID;
-        if (f->year_min < 0 || f->year_max < 0)
-            return err_set(err, "filters: negative year (year_min=%d, year_max=%d)", (int)f->year_min,
-                           (int)f->year_max),
-                   C_INVALID;
-        if (f->year_min && f->year_max && f->year_min > f->year_max)
-            return err_set(err, "filters: year_min %d is after year_max %d", (int)f->year_min, (int)f->year_max),
-                   C_INVALID;
-        out->year_min = f->year_min;
-        out->year_max = f->year_max;
-        uint32_t ng = content_model_ngenres(m);
-        for (size_t i = 0; i < f->n_genres; i++) {
-            char field[48];
-            snprintf(field, sizeof field, "filters.genres[%zu]", i);
-            if (check_str(field, f->genres[i], 1, err))
-                return C_INVALID;
-            for (uint32_t g = 0; g < ng && g < 64; g++)
-                if (strcasecmp(content_model_genre_name(m, g), f->genres[i]) == 0)
-                    out->genre_mask |= (uint64_t)1 << g;
-        }
-        if (f->n_genres && out->genre_mask == 0)
-            *none = 1;
-    }
-    if (n_ex + n_extra == 0)
-        return C_OK;
-    uint32_t *ex = arena_alloc(a, (n_ex + n_extra) * sizeof *ex);
-    if (!ex)
-        return err_set(err, "out of memory"), C_INTERNAL;
-    size_t k = 0;
-    for (size_t i = 0; i < n_ex; i++) {
-        char field[48];
-        snprintf(field, sizeof field, "filters.exclude_item_ids[%zu]", i);
-        if (check_str(field, f->exclude_item_ids[i], 0, err))
-            return C_INVALID;
-        uint32_t j = find_id(m, f->exclude_item_ids[i]);
-        if (j != CONTENT_NONE)
-            ex[k++] = j;
-    }
-    for (size_t i = 0; i < n_extra; i++)
-        ex[k++] = extra[i];
-    out->exclude = ex;
-    out->n_exclude = k;
+    if (filter_compile(f, &src, extra, n_extra, out, a, err) != 0)
+        return strcmp(err->msg, "out of memory") == 0 ? C_INTERNAL : C_INVALID;
+    *none = out->nothing;
     return C_OK;
 }
 
@@ -360,7 +341,7 @@ static code_t handle_similar(content_service_t *s, const Recsys__V1__WorkerSimil
     const content_model_t *m = s->model;
     if (check_str("item_id", r->item_id, 1, err) || check_k("k", r->k, s->lim.max_k, 0, err))
         return C_INVALID;
-    content_filter_t f;
+    filter_t f;
     int none;
     code_t c = parse_filters(s, r->filters, NULL, 0, &f, &none, a, err);
     if (c != C_OK)
@@ -470,7 +451,7 @@ static code_t handle_score(content_service_t *s, const Recsys__V1__WorkerScoreRe
             cand[ncand++] = j;
     }
     int include_seen = r->filters && r->filters->include_seen;
-    content_filter_t f;
+    filter_t f;
     int none;
     code_t c = parse_filters(s, r->filters, skipped, include_seen ? 0 : nskip, &f, &none, a, err);
     if (c != C_OK)

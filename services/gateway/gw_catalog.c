@@ -11,12 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* Sorting the popularity order needs the scores: a small context-free
  * trick is to sort (score, index) pairs. */
 typedef struct {
@@ -217,85 +211,33 @@ int gw_catalog_item(const gw_catalog_t *c, uint32_t i, Recsys__V1__Item *it, are
     return 0;
 }
 
-static size_t sort_unique(uint32_t *v, size_t n)
+static int genre_find(const void *ctx, const char *name)
 {
-    if (n == 0)
-        return 0;
-    qsort(v, n, sizeof *v, cmp_u32);
-    size_t w = 1;
-    for (size_t i = 1; i < n; i++)
-        if (v[i] != v[w - 1])
-            v[w++] = v[i];
-    return w;
+    const gw_catalog_t *c = ctx;
+    uint32_t g = catalog_genre_find(c->cat, name, strlen(name));
+    return g == IDMAP_NONE ? -1 : (int)g;
+}
+
+static uint32_t item_find(const void *ctx, const char *id)
+{
+    uint32_t i = gw_catalog_find(ctx, id);
+    return i == UINT32_MAX ? FILTER_NO_ITEM : i;
 }
 
 int gw_filter_compile(const gw_catalog_t *c, const Recsys__V1__Filters *f, const uint32_t *extra,
-                      size_t nextra, gw_filter_t *out, arena_t *a, err_t *err)
+                      size_t nextra, filter_t *out, arena_t *a, err_t *err)
 {
-    memset(out, 0, sizeof *out);
-    size_t nex = nextra + (f != NULL ? f->n_exclude_item_ids : 0);
-    if (nex > 0) {
-        out->excluded = arena_alloc(a, nex * sizeof(uint32_t));
-        if (out->excluded == NULL)
-            return err_set(err, "out of memory");
-        size_t w = 0;
-        for (size_t i = 0; i < nextra; i++)
-            out->excluded[w++] = extra[i];
-        for (size_t i = 0; f != NULL && i < f->n_exclude_item_ids; i++) {
-            uint32_t it = gw_catalog_find(c, f->exclude_item_ids[i]);
-            if (it != UINT32_MAX)
-                out->excluded[w++] = it;
-        }
-        out->nexcluded = sort_unique(out->excluded, w);
-    }
-    if (f == NULL)
-        return 0;
-    if (f->n_genres > 0) {
-        out->genres = arena_alloc(a, f->n_genres * sizeof(uint32_t));
-        if (out->genres == NULL)
-            return err_set(err, "out of memory");
-        for (size_t i = 0; i < f->n_genres; i++) {
-            uint32_t g = catalog_genre_find(c->cat, f->genres[i], strlen(f->genres[i]));
-            if (g == IDMAP_NONE)
-                return err_set(err, "filters.genres[%zu]: unknown genre '%.80s'", i, f->genres[i]);
-            out->genres[i] = g;
-        }
-        out->ngenres = f->n_genres;
-    }
-    out->year_min = f->year_min;
-    out->year_max = f->year_max;
-    if (f->year_min != 0 && f->year_max != 0 && f->year_min > f->year_max)
-        return err_set(err, "filters: year_min %d is after year_max %d", f->year_min, f->year_max);
-    return 0;
+    /* The public API: an unknown genre is the caller's mistake. */
+    filter_src_t src = {.genre_find = genre_find, .item_find = item_find, .ctx = c, .strict_genres = true};
+    return filter_compile(f, &src, extra, nextra, out, a, err);
 }
 
-bool gw_filter_pass(const gw_catalog_t *c, const gw_filter_t *f, uint32_t item)
+bool gw_filter_pass(const gw_catalog_t *c, const filter_t *f, uint32_t item)
 {
-    if (f->year_min != 0 || f->year_max != 0) {
-        int y = catalog_year(c->cat, item);
-        if (y == 0 || (f->year_min != 0 && y < f->year_min) || (f->year_max != 0 && y > f->year_max))
-            return false;
-    }
-    if (f->ngenres > 0) {
-        bool any = false;
-        uint32_t ng = catalog_item_ngenres(c->cat, item);
-        for (uint32_t g = 0; g < ng && !any; g++) {
-            uint32_t gid = catalog_item_genre(c->cat, item, g);
-            for (size_t j = 0; j < f->ngenres; j++)
-                if (f->genres[j] == gid) {
-                    any = true;
-                    break;
-                }
-        }
-        if (!any)
-            return false;
-    }
-    if (f->nexcluded > 0 && bsearch(&item, f->excluded, f->nexcluded, sizeof item, cmp_u32) != NULL)
-        return false;
-    return true;
+    return filter_pass(f, item, catalog_genre_mask(c->cat, item), catalog_year(c->cat, item));
 }
 
-size_t gw_catalog_popular(const gw_catalog_t *c, const gw_filter_t *f, uint32_t *out, size_t max)
+size_t gw_catalog_popular(const gw_catalog_t *c, const filter_t *f, uint32_t *out, size_t max)
 {
     size_t n = 0;
     uint32_t total = catalog_size(c->cat);

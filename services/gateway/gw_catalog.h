@@ -9,10 +9,11 @@
  * popularity fallback and to know a history's length) then cost no RPC, and
  * they keep working with both workers down.
  *
- * Filters (proto Filters) are compiled once per request into a gw_filter_t:
- * genre names to genre ids (an unknown genre is an error), year bounds, a
- * sorted set of excluded items (explicit excludes plus, unless
- * include_seen, the user's rated items and the request's history).
+ * Filters (proto Filters) are compiled once per request into a filter_t
+ * (common/wire/filter.h, the same predicate the workers apply): genre
+ * names resolve in the catalog (an unknown genre is an error), and the
+ * excluded items are the explicit excludes plus, unless include_seen, the
+ * user's rated items and the request's history.
  */
 #ifndef RECSYS_GATEWAY_GW_CATALOG_H
 #define RECSYS_GATEWAY_GW_CATALOG_H
@@ -22,6 +23,7 @@
 #include <stdint.h>
 
 #include "common/base/arena.h"
+#include "common/wire/filter.h"
 #include "common/data/catalog.h"
 #include "common/data/dataset.h"
 #include "common/base/err.h"
@@ -59,23 +61,17 @@ size_t gw_catalog_user_ratings(const gw_catalog_t *c, const char *user_id, const
  * from the arena). */
 int gw_catalog_item(const gw_catalog_t *c, uint32_t i, Recsys__V1__Item *out, arena_t *a);
 
-typedef struct gw_filter {
-    uint32_t *genres; /* genre ids; any matches */
-    size_t ngenres;
-    int year_min, year_max; /* 0 = none */
-    uint32_t *excluded;     /* sorted, unique */
-    size_t nexcluded;
-} gw_filter_t;
-
 /* Compiles f (may be NULL) plus extra excluded items (e.g. the history)
- * into out, allocated from a. -1 with err (unknown genre, year_min >
- * year_max). Unknown exclude ids are ignored (they cannot be returned). */
+ * into out (common/wire/filter.h), resolving names in the catalog,
+ * allocated from a. -1 with err (unknown genre, year_min > year_max, ...).
+ * Unknown exclude ids are ignored (they cannot be returned). */
 int gw_filter_compile(const gw_catalog_t *c, const Recsys__V1__Filters *f, const uint32_t *extra,
-                      size_t nextra, gw_filter_t *out, arena_t *a, err_t *err);
-bool gw_filter_pass(const gw_catalog_t *c, const gw_filter_t *f, uint32_t item);
+                      size_t nextra, filter_t *out, arena_t *a, err_t *err);
+/* Whether item passes f, with its catalog genres and year. */
+bool gw_filter_pass(const gw_catalog_t *c, const filter_t *f, uint32_t item);
 
 /* Writes up to max items passing f by popularity, best first; returns the
  * count. */
-size_t gw_catalog_popular(const gw_catalog_t *c, const gw_filter_t *f, uint32_t *out, size_t max);
+size_t gw_catalog_popular(const gw_catalog_t *c, const filter_t *f, uint32_t *out, size_t max);
 
 #endif

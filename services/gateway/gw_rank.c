@@ -48,7 +48,7 @@ typedef struct rank_job {
     gw_method_t method;
     ProtobufCMessage *in;
     arena_t arena;
-    gw_filter_t filter;
+    filter_t filter;
     int k;
     bool explain;
     uint32_t query_item;   /* SimilarItems */

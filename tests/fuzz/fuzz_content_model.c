@@ -29,7 +29,7 @@ static void query(const content_model_t *m)
     err_t err;
     uint32_t probe = n < 4 ? n : 4;
     for (uint32_t i = 0; i < probe; i++) {
-        content_filter_t f = {0};
+        filter_t f = {0};
         if (content_similar(m, i, 3, &f, s, hits, &err) < 0)
             continue;
         (void)content_similar(m, i, 8, &f, s, hits, &err); /* past the stored lists */

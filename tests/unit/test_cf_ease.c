@@ -98,7 +98,7 @@ static void test_obvious_item(void **state)
     assert_int_equal(cf_recommend(m, s, &who, NULL, 5, top, NULL, &err), 3);
     assert_int_equal(top[0].index, 2);
     /* include_seen lets the history back in. */
-    cf_filter_t f = {0};
+    filter_t f = {0};
     f.include_seen = 1;
     assert_int_equal(cf_recommend(m, s, &who, &f, 5, top, NULL, &err), 5);
     /* Similar to item 0: item 1 (always together), never 0 itself. */

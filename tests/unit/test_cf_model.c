@@ -124,20 +124,20 @@ static void test_history_and_filters(void **state)
         assert_true(top[k].score == top2[k].score);
     }
     /* Filters need the catalog; then genres, years and exclusions apply. */
-    cf_filter_t f = {0};
-    f.genres_any = 1; /* genre 0 = Action: items 0, 3, 6 */
+    filter_t f = {0};
+    f.genre_mask = 1; /* genre 0 = Action: items 0, 3, 6 */
     assert_int_equal(cf_recommend(m, s, &who, &f, 8, top, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "catalog"));
     assert_int_equal(cf_model_set_catalog(m, NULL, cat, &err), 0);
     n = cf_recommend(m, s, &who, &f, 8, top, NULL, &err);
     assert_int_equal(n, 1);
     assert_int_equal(top[0].index, 3);
-    f.genres_any = 0;
+    f.genre_mask = 0;
     f.year_min = 1993;
     f.year_max = 1996; /* items 3..6 */
     uint32_t excl[] = {5, 77};
-    f.exclude = excl;
-    f.n_exclude = 2;
+    f.excluded = excl;
+    f.nexcluded = 2;
     n = cf_recommend(m, s, &who, &f, 8, top, NULL, &err);
     assert_int_equal(n, 1);
     assert_int_equal(top[0].index, 3);

@@ -88,7 +88,7 @@ static cf_model_t *train(cf_kind_t kind)
 
 /* cf_recommend with the screen and without it (the same model with its
  * screen hidden): identical lists. */
-static void same_answer(cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const cf_filter_t *f, size_t k)
+static void same_answer(cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const filter_t *f, size_t k)
 {
     topk_item_t a[64], b[64];
     err_t err;
@@ -110,12 +110,12 @@ static void check_model(cf_kind_t kind)
     cf_model_t *m = train(kind);
     cf_scratch_t *s = cf_scratch_new();
     uint32_t excl[] = {0, 1, 2, 3, 5, 8, 13, 21, 34, 55};
-    cf_filter_t filters[] = {
-        {0, 0, 0, NULL, 0, 0},
-        {0, 0, 0, excl, 10, 0},
-        {1u << 3 | 1u << 5, 0, 0, NULL, 0, 0},
-        {0, 1990, 1999, NULL, 0, 0},
-        {0, 0, 0, NULL, 0, 1},
+    filter_t filters[] = {
+        {0},
+        {.excluded = excl, .nexcluded = 10},
+        {.genre_mask = 1u << 3 | 1u << 5},
+        {.year_min = 1990, .year_max = 1999},
+        {.include_seen = true},
     };
     size_t ks[] = {1, 10, 50};
     cf_event_t ev[6] = {{7, 5}, {70, 4}, {700, 1}, {5500, 5}, {7, 2}, {123, 3}};
@@ -146,7 +146,7 @@ static void check_model(cf_kind_t kind)
     float *x = malloc(I * sizeof *x), *y = malloc(I * sizeof *y);
     for (uint32_t user = 0; user < U; user += 37) {
         cf_who_t w = {user, NULL, 0};
-        cf_filter_t none = {0, 0, 0, NULL, 0, 1};
+        filter_t none = {.include_seen = true};
         assert_int_equal(cf_featmap_score_top(fm, m, s, &w, &none, 10, x, &err), 0);
         assert_int_equal(cf_featmap_score_all(fm, m, s, &w, y, &err), 0);
         topk_item_t a[10], b[10];

@@ -207,17 +207,17 @@ static void test_similar(void **state)
     content_hit_t out[8];
     content_model_t *m = model_a(50);
     uint32_t comedy = content_model_genre_find(m, "Comedy");
-    content_filter_t f = {.genre_mask = 1ull << comedy};
+    filter_t f = {.genre_mask = 1ull << comedy};
     /* Stored list [1, 4, 2] filtered to Comedy: [2] (the list is complete). */
     assert_int_equal(content_similar(m, 0, 2, &f, s, out, &err), 1);
     assert_int_equal(out[0].item, 2);
     assert_int_equal(out[0].because, CONTENT_NONE);
     uint32_t ex[] = {1};
-    content_filter_t fx = {.exclude = ex, .n_exclude = 1};
+    filter_t fx = {.excluded = ex, .nexcluded = 1};
     assert_int_equal(content_similar(m, 0, 5, &fx, s, out, &err), 2);
     assert_int_equal(out[0].item, 4);
     assert_int_equal(out[1].item, 2);
-    content_filter_t fy = {.year_min = 2005};
+    filter_t fy = {.year_min = 2005};
     assert_int_equal(content_similar(m, 0, 5, &fy, s, out, &err), 1); /* 4's year is unknown */
     assert_int_equal(out[0].item, 2);
     assert_int_equal(content_similar(m, 9, 5, NULL, s, out, &err), -1);
@@ -293,12 +293,12 @@ static void test_score_history(void **state)
     assert_int_equal(out[0].item, 0);
     q.filter.year_max = 0;
     uint32_t ex[] = {4};
-    q.filter.exclude = ex;
-    q.filter.n_exclude = 1;
+    q.filter.excluded = ex;
+    q.filter.nexcluded = 1;
     assert_int_equal(content_score_history(m, h, 2, &q, s, out, &err), 2);
     assert_int_equal(out[0].item, 0);
-    q.filter.exclude = NULL;
-    q.filter.n_exclude = 0;
+    q.filter.excluded = NULL;
+    q.filter.nexcluded = 0;
 
     /* Candidate list (a repeat counts once), k = 1. */
     uint32_t cand[] = {2, 0, 0};

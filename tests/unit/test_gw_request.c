@@ -335,7 +335,7 @@ static void test_catalog(void **state)
 
     arena_t a;
     arena_init(&a);
-    gw_filter_t f;
+    filter_t f;
     Recsys__V1__Filters pf = RECSYS__V1__FILTERS__INIT;
     char *genres[] = {"Comedy"};
     char *ex[] = {"d", "unknown"};
