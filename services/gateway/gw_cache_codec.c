@@ -53,8 +53,8 @@ static const char *find_bytes(const char *hay, size_t n, const char *needle, siz
     return NULL;
 }
 
-void *gw_cache_answer_encode(ProtobufCMessage *resp, protobuf_c_boolean *cached, char **request_id, size_t *len,
-                             err_t *err)
+void *gw_cache_answer_encode(ProtobufCMessage *resp, protobuf_c_boolean *cached, char **request_id,
+                             size_t *len, err_t *err)
 {
     if (cached != NULL)
         *cached = 0;
@@ -88,8 +88,8 @@ void *gw_cache_answer_encode(ProtobufCMessage *resp, protobuf_c_boolean *cached,
     return v;
 }
 
-int gw_cache_answer_body(const void *value, size_t len, gw_encoding_t enc, bool cached, const char *request_id,
-                         char **out, size_t *out_len)
+int gw_cache_answer_body(const void *value, size_t len, gw_encoding_t enc, bool cached,
+                         const char *request_id, char **out, size_t *out_len)
 {
     const uint8_t *v = value;
     if (len < STORED_HDR || memcmp(v, STORED_MAGIC, 4) != 0)

@@ -43,8 +43,8 @@ int gw_cache_request_key(gw_cache_key_t *key, const ProtobufCMessage *req, const
 /* The stored form of resp (malloc'd, length in *len), or NULL with err.
  * *cached and *request_id (resp's own fields) are reset to their defaults
  * first, as the format requires. */
-void *gw_cache_answer_encode(ProtobufCMessage *resp, protobuf_c_boolean *cached, char **request_id, size_t *len,
-                             err_t *err);
+void *gw_cache_answer_encode(ProtobufCMessage *resp, protobuf_c_boolean *cached, char **request_id,
+                             size_t *len, err_t *err);
 
 /* The body answering one request from a stored value v[0..len), in enc,
  * with this request's cached flag and id (a token: no JSON escaping

@@ -26,8 +26,8 @@ static size_t rated_at(const uint32_t *items, size_t n, uint32_t item)
 }
 
 int gw_history_build(gw_history_t *h, const gw_catalog_t *cat, const char *user_id,
-                     Recsys__V1__HistoryEvent *const *req, size_t nreq, const gw_feedback_recent_event_t *recent,
-                     size_t nrecent, arena_t *a, err_t *err)
+                     Recsys__V1__HistoryEvent *const *req, size_t nreq,
+                     const gw_feedback_recent_event_t *recent, size_t nrecent, arena_t *a, err_t *err)
 {
     memset(h, 0, sizeof *h);
     h->user_id = user_id != NULL ? user_id : "";

@@ -30,18 +30,18 @@
 #include "services/gateway/gw_feedback.h"
 
 typedef struct gw_history {
-    const char *user_id;          /* "" = anonymous */
-    const uint32_t *rated;        /* stored ratings: items (sorted) */
-    const float *rated_values;    /*   and their ratings, parallel */
+    const char *user_id;       /* "" = anonymous */
+    const uint32_t *rated;     /* stored ratings: items (sorted) */
+    const float *rated_values; /*   and their ratings, parallel */
     size_t nrated;
     Recsys__V1__HistoryEvent **fresh; /* request events, then recent events (fresh copies) */
     size_t nfresh;
-    size_t nrequest;              /* of which the first nrequest come from the request */
-    uint32_t *items;              /* stored + request items (+ recent items): excluded unless include_seen */
+    size_t nrequest; /* of which the first nrequest come from the request */
+    uint32_t *items; /* stored + request items (+ recent items): excluded unless include_seen */
     size_t nitems;
-    size_t nrecent_items;         /* recent events that added an entry to items */
-    size_t length;                /* history length for the blend: stored + request events + recent
-                                   * events on items neither rated nor seen earlier in the recent list */
+    size_t nrecent_items; /* recent events that added an entry to items */
+    size_t length;        /* history length for the blend: stored + request events + recent
+                           * events on items neither rated nor seen earlier in the recent list */
 } gw_history_t;
 
 /* Assembles h for user_id (NULL or "" = anonymous) from the stored ratings,
@@ -49,8 +49,8 @@ typedef struct gw_history {
  * (may be NULL). Everything is allocated from a. -1 with err on an unknown
  * request item ("history[i].item_id: unknown item '...'") or out of memory. */
 int gw_history_build(gw_history_t *h, const gw_catalog_t *cat, const char *user_id,
-                     Recsys__V1__HistoryEvent *const *req, size_t nreq, const gw_feedback_recent_event_t *recent,
-                     size_t nrecent, arena_t *a, err_t *err);
+                     Recsys__V1__HistoryEvent *const *req, size_t nreq,
+                     const gw_feedback_recent_event_t *recent, size_t nrecent, arena_t *a, err_t *err);
 
 /* The history sent to the content worker: the stored ratings, at most max
  * of them, then the fresh events; count in *n. NULL with *n = 0 when there

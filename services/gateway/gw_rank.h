@@ -51,7 +51,8 @@ typedef struct gw_rank {
 /* Each takes ownership of msg and answers r (in enc), now or later on the
  * loop thread. */
 void gw_rank_recommend(gw_rank_t *rk, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__RecommendRequest *msg);
-void gw_rank_similar(gw_rank_t *rk, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__SimilarItemsRequest *msg);
+void gw_rank_similar(gw_rank_t *rk, httpsrv_req_t *r, gw_encoding_t enc,
+                     Recsys__V1__SimilarItemsRequest *msg);
 void gw_rank_score(gw_rank_t *rk, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__ScoreRequest *msg);
 
 #endif

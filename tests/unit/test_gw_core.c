@@ -56,14 +56,14 @@ typedef struct fake_worker {
     rpc_server_t *srv;
     fake_scored_t scores[FAKE_MAX_ITEMS];
     size_t nscores;
-    atomic_int delay_ms;         /* before answering a score request */
-    atomic_int score_calls;      /* score/similar requests received */
-    atomic_int info_calls;       /* health polls */
-    atomic_bool await_other;     /* wait (<= 2 s) for the other's request of the same round */
-    atomic_bool saw_other;       /* it arrived while this one was unanswered */
+    atomic_int delay_ms;     /* before answering a score request */
+    atomic_int score_calls;  /* score/similar requests received */
+    atomic_int info_calls;   /* health polls */
+    atomic_bool await_other; /* wait (<= 2 s) for the other's request of the same round */
+    atomic_bool saw_other;   /* it arrived while this one was unanswered */
     struct fake_worker *other;
     pthread_mutex_t mu;
-    char last_user[64];          /* of the last score request */
+    char last_user[64]; /* of the last score request */
     size_t last_nhistory;
 } fake_worker_t;
 
@@ -490,8 +490,8 @@ static blend_list_t to_list(const gw_catalog_t *cat, const fake_scored_t *s, siz
 /* What common/math/blend makes of the chosen lists for u1's Recommend: the
  * workers' lists (NULL: the worker is down), popularity over the items u1
  * has not rated, the history length 2 (u1's ratings), k 5. */
-static void expect_blend(fx_t *f, const fake_scored_t *content, size_t nc, const fake_scored_t *cf, size_t ncf,
-                         const blend_weights_t *override, expected_t *e)
+static void expect_blend(fx_t *f, const fake_scored_t *content, size_t nc, const fake_scored_t *cf,
+                         size_t ncf, const blend_weights_t *override, expected_t *e)
 {
     err_t err;
     blend_params_t p;

@@ -48,7 +48,8 @@ static void test_build(void **state)
     arena_init(&a);
     err_t err;
     Recsys__V1__HistoryEvent r0 = ev("m3", 4), *req[] = {&r0};
-    gw_feedback_recent_event_t rec[] = {{"m4", 0, 2, 10}, {"m1", 1, 1, 11}, {"m4", 4, 1, 12}, {"zz", 5, 1, 13}};
+    gw_feedback_recent_event_t rec[] = {
+        {"m4", 0, 2, 10}, {"m1", 1, 1, 11}, {"m4", 4, 1, 12}, {"zz", 5, 1, 13}};
     gw_history_t h;
     assert_int_equal(gw_history_build(&h, c, "u1", req, 1, rec, 4, &a, &err), 0);
     assert_int_equal(h.nrated, 2);
