@@ -17,12 +17,57 @@
 #include <unistd.h>
 
 #include "common/base/arena.h"
-#include "common/math/blend.h"
-#include "common/data/dataset.h"
-#include "common/net/httpsrv.h"
 #include "common/base/log.h"
+#include "common/data/dataset.h"
+#include "common/math/blend.h"
+#include "common/net/httpsrv.h"
+#include "common/net/metrics.h"
+#include "common/net/redisuv.h"
 #include "common/net/rpc.h"
-#include "services/gateway/gw_internal.h"
+#include "common/wire/pbjson.h"
+#include "services/gateway/gw_cache.h"
+#include "services/gateway/gw_catalog.h"
+#include "services/gateway/gw_feedback.h"
+#include "services/gateway/gw_rank.h"
+#include "services/gateway/gw_request.h"
+#include "services/gateway/gw_twirp.h"
+#include "services/gateway/gw_workers.h"
+
+/* The gateway's state (gw_t of gw_server.h). The ranked methods get what
+ * they need through rank (gw_rank.h), so gw_rank.c never sees this struct
+ * nor calls back into this file except through rank.request_id. */
+typedef enum { GW_M_RECOMMEND = 0, GW_M_SIMILAR, GW_M_SCORE, GW_M_FEEDBACK, GW_M_GET_ITEM, GW_M_SEARCH, GW_NMETHODS } gw_method_t;
+
+struct gw {
+    uv_loop_t *loop;
+    const cfg_t *cfg;
+    gw_catalog_t *cat;
+    gw_workers_t workers;
+    bool workers_started;
+    gw_limits_t limits;
+    blend_params_t blend;
+    pbjson_limits_t json_lim;
+    httpsrv_t *http;
+    metrics_registry_t *reg;
+    const char *api_key; /* "" = writes are open */
+    uint64_t next_request;
+    unsigned pid;
+    bool stopping;
+    void *route_uds; /* per-route (gw, method) pairs for the Twirp routes */
+    void (*stopped)(void *ud);
+    void *stopped_ud;
+
+    metrics_counter_t *degraded[GW_NMETHODS];
+    metrics_counter_t *fallback[GW_NMETHODS]; /* answered from popularity alone */
+    metrics_histogram_t *latency[GW_NMETHODS];
+
+    redisuv_t *redis; /* cache and feedback store; NULL only when it could not be set up */
+    /* The ranked methods' context (gw_rank.h): catalog, workers, limits,
+     * blend, and the cache (Recommend and SimilarItems answers) and feedback
+     * store (AddFeedback, recent events for fold-in), both NULL without Redis. */
+    gw_rank_t rank;
+};
+
 
 const cfg_option_t gw_options[] = {
     {"host", CFG_STRING, "127.0.0.1", "Address the public HTTP API listens on; 0.0.0.0 in containers.", 0, 0},
@@ -41,7 +86,7 @@ const cfg_option_t gw_options[] = {
     CFG_END,
 };
 
-const char *const gw_method_names[GW_NMETHODS] = {"Recommend", "SimilarItems", "Score",
+static const char *const gw_method_names[GW_NMETHODS] = {"Recommend", "SimilarItems", "Score",
                                                   "AddFeedback", "GetItem", "SearchItems"};
 
 static const ProtobufCMessageDescriptor *const method_input[GW_NMETHODS] = {
@@ -77,7 +122,10 @@ static bool token_ok(const char *s)
     return true;
 }
 
-void gw_request_id(gw_t *gw, httpsrv_req_t *r, char *buf, size_t size)
+/* Request id for an answer: the client's X-Request-Id when it is a short
+ * token, else "<pid>-<counter>", into buf; also set as a response header.
+ * The ranked methods call it through gw_rank_t.request_id. */
+static void request_id(gw_t *gw, httpsrv_req_t *r, char *buf, size_t size)
 {
     const char *given = httpreq_header(httpsrv_req_http(r), "X-Request-Id");
     if (given != NULL && token_ok(given))
@@ -85,6 +133,11 @@ void gw_request_id(gw_t *gw, httpsrv_req_t *r, char *buf, size_t size)
     else
         snprintf(buf, size, "%x-%llu", gw->pid, (unsigned long long)++gw->next_request);
     httpsrv_req_add_header(r, "X-Request-Id", buf);
+}
+
+static void rank_request_id(void *ud, httpsrv_req_t *r, char *buf, size_t size)
+{
+    request_id(ud, r, buf, size);
 }
 
 /* Constant-time comparison of the bearer token with the key. */
@@ -109,7 +162,7 @@ static void do_get_item(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V
 {
     err_t err;
     char rid[72];
-    gw_request_id(gw, r, rid, sizeof rid);
+    request_id(gw, r, rid, sizeof rid);
     if (gw_check_get_item(m, &gw->limits, &err) != 0) {
         gw_respond_error(r, GW_INVALID_ARGUMENT, err.msg, NULL);
     } else {
@@ -140,7 +193,7 @@ static void do_search(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1_
 {
     err_t err;
     char rid[72];
-    gw_request_id(gw, r, rid, sizeof rid);
+    request_id(gw, r, rid, sizeof rid);
     if (gw_check_search(m, &gw->limits, &err) != 0) {
         gw_respond_error(r, GW_INVALID_ARGUMENT, err.msg, NULL);
         protobuf_c_message_free_unpacked(&m->base, NULL);
@@ -213,7 +266,7 @@ static void on_feedback_added(void *arg, const char *const *ids, size_t n, const
 static void add_feedback(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V1__AddFeedbackRequest *m)
 {
     err_t err;
-    if (gw->feedback == NULL) {
+    if (gw->rank.feedback == NULL) {
         gw_respond_error(r, GW_UNAVAILABLE, "feedback store (Redis) not available: retry later", NULL);
         protobuf_c_message_free_unpacked(&m->base, NULL);
         return;
@@ -232,7 +285,7 @@ static void add_feedback(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__
         ev[i] = (gw_feedback_event_t){e->user_id, e->item_id, e->rating, (int)e->type, e->timestamp_ms};
     }
     *c = (fb_call_t){r, enc, m};
-    int rc = gw_feedback_add(gw->feedback, ev, m->n_events, on_feedback_added, c, &err);
+    int rc = gw_feedback_add(gw->rank.feedback, ev, m->n_events, on_feedback_added, c, &err);
     free(ev);
     if (rc != 0) {
         gw_respond_error(r, GW_INVALID_ARGUMENT, err.msg, NULL);
@@ -245,7 +298,7 @@ static void do_feedback(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V
 {
     err_t err;
     char rid[72];
-    gw_request_id(gw, r, rid, sizeof rid);
+    request_id(gw, r, rid, sizeof rid);
     (void)enc;
     if (!authorized(gw, r)) {
         httpsrv_req_add_header(r, "WWW-Authenticate", "Bearer");
@@ -272,9 +325,9 @@ static void do_feedback(gw_t *gw, httpsrv_req_t *r, gw_encoding_t enc, Recsys__V
 static void run_method(gw_t *gw, gw_method_t method, httpsrv_req_t *r, gw_encoding_t enc, ProtobufCMessage *m)
 {
     switch (method) {
-    case GW_M_RECOMMEND: gw_rank_recommend(gw, r, enc, (Recsys__V1__RecommendRequest *)m); break;
-    case GW_M_SIMILAR: gw_rank_similar(gw, r, enc, (Recsys__V1__SimilarItemsRequest *)m); break;
-    case GW_M_SCORE: gw_rank_score(gw, r, enc, (Recsys__V1__ScoreRequest *)m); break;
+    case GW_M_RECOMMEND: gw_rank_recommend(&gw->rank, r, enc, (Recsys__V1__RecommendRequest *)m); break;
+    case GW_M_SIMILAR: gw_rank_similar(&gw->rank, r, enc, (Recsys__V1__SimilarItemsRequest *)m); break;
+    case GW_M_SCORE: gw_rank_score(&gw->rank, r, enc, (Recsys__V1__ScoreRequest *)m); break;
     case GW_M_FEEDBACK: do_feedback(gw, r, enc, (Recsys__V1__AddFeedbackRequest *)m); break;
     case GW_M_GET_ITEM: do_get_item(gw, r, enc, (Recsys__V1__GetItemRequest *)m); break;
     case GW_M_SEARCH: do_search(gw, r, enc, (Recsys__V1__SearchItemsRequest *)m); break;
@@ -321,7 +374,7 @@ static void on_rest_recommend(httpsrv_req_t *r, void *ud)
     if (m == NULL)
         gw_respond_error(r, GW_INVALID_ARGUMENT, err.msg, NULL);
     else
-        gw_rank_recommend(ud, r, GW_ENC_JSON, m);
+        gw_rank_recommend(&((gw_t *)ud)->rank, r, GW_ENC_JSON, m);
 }
 
 static void on_rest_similar(httpsrv_req_t *r, void *ud)
@@ -331,7 +384,7 @@ static void on_rest_similar(httpsrv_req_t *r, void *ud)
     if (m == NULL)
         gw_respond_error(r, GW_INVALID_ARGUMENT, err.msg, NULL);
     else
-        gw_rank_similar(ud, r, GW_ENC_JSON, m);
+        gw_rank_similar(&((gw_t *)ud)->rank, r, GW_ENC_JSON, m);
 }
 
 static void on_rest_item(httpsrv_req_t *r, void *ud)
@@ -420,6 +473,12 @@ static int setup_metrics(gw_t *gw, err_t *err)
         gw->fallback[m] = metrics_counter_get(fb, l);
         gw->latency[m] = metrics_histogram_get(lat, l);
     }
+    static const gw_method_t ranked[GW_RANK_NKINDS] = {GW_M_RECOMMEND, GW_M_SIMILAR, GW_M_SCORE};
+    for (int k = 0; k < GW_RANK_NKINDS; k++) {
+        gw->rank.degraded[k] = gw->degraded[ranked[k]];
+        gw->rank.fallback[k] = gw->fallback[ranked[k]];
+        gw->rank.latency[k] = gw->latency[ranked[k]];
+    }
     return 0;
 }
 
@@ -443,6 +502,8 @@ gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_regis
     gw->reg = reg;
     gw->pid = (unsigned)getpid();
     gw->api_key = cfg_str(cfg, "api-key");
+    gw->rank = (gw_rank_t){.cat = cat, .workers = &gw->workers, .limits = &gw->limits, .blend = &gw->blend,
+                           .request_id = rank_request_id, .request_id_ud = gw};
     pbjson_opts_t jo;
     pbjson_setup_cfg(cfg, &jo, &gw->json_lim);
     httpsrv_config_t hc;
@@ -505,17 +566,17 @@ gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_regis
     }
     gw_cache_opts_t co;
     if (gw->redis != NULL &&
-        (gw_cache_opts_from_cfg(cfg, &co, err) != 0 || gw_cache_new(gw->redis, &co, reg, &gw->cache, err) != 0)) {
+        (gw_cache_opts_from_cfg(cfg, &co, err) != 0 || gw_cache_new(gw->redis, &co, reg, &gw->rank.cache, err) != 0)) {
         log_kv(LOG_ERROR, "cache not set up: answering uncached", "error", err->msg, NULL);
-        gw->cache = NULL;
+        gw->rank.cache = NULL;
     }
     gw_feedback_opts_t fo;
-    gw->recent_max = (int)cfg_int(cfg, "feedback-fold-in");
-    gw->content_history_max = (size_t)cfg_int(cfg, "content-history-max");
+    gw->rank.recent_max = (int)cfg_int(cfg, "feedback-fold-in");
+    gw->rank.content_history_max = (size_t)cfg_int(cfg, "content-history-max");
     if (gw->redis != NULL && (gw_feedback_opts_from_cfg(cfg, &fo, err) != 0 ||
-                              gw_feedback_new(gw->redis, gw->cache, &fo, reg, &gw->feedback, err) != 0)) {
+                              gw_feedback_new(gw->redis, gw->rank.cache, &fo, reg, &gw->rank.feedback, err) != 0)) {
         log_kv(LOG_ERROR, "feedback store not set up: refusing feedback", "error", err->msg, NULL);
-        gw->feedback = NULL;
+        gw->rank.feedback = NULL;
     }
     return gw;
 }
@@ -553,10 +614,10 @@ static void redis_closed(void *ud)
 static void workers_closed(void *ud)
 {
     gw_t *gw = ud;
-    gw_feedback_free(gw->feedback);
-    gw->feedback = NULL;
-    gw_cache_free(gw->cache);
-    gw->cache = NULL;
+    gw_feedback_free(gw->rank.feedback);
+    gw->rank.feedback = NULL;
+    gw_cache_free(gw->rank.cache);
+    gw->rank.cache = NULL;
     if (gw->redis != NULL)
         redisuv_close(gw->redis, redis_closed, gw);
     else
