@@ -14,7 +14,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "common/base/cmdline.h"
 #include "common/base/log.h"
@@ -88,8 +87,8 @@ static int run_command(const daemon_program_t *prog, const daemon_command_t *cmd
     return code;
 }
 
-/* The command list and its errors are cmdline.c's (same text, same codes);
- * only the lookup is here, so a command can carry its option tables. */
+/* The command list, --help and the errors are cmdline.c's; a command here
+ * also carries its option tables, checks and run function. */
 int daemon_main(const daemon_program_t *prog, int argc, char **argv)
 {
     if (prog->ncommands == 1 && prog->commands[0].name == NULL)
@@ -100,33 +99,14 @@ int daemon_main(const daemon_program_t *prog, int argc, char **argv)
         fprintf(stderr, "%s: out of memory\n", prog->name);
         return 2;
     }
-    for (size_t i = 0; i < n; i++) {
-        list[i].name = prog->commands[i].name;
-        list[i].what = prog->commands[i].what;
-    }
-    int rc = 2;
-    const char *a = argc >= 2 ? argv[1] : NULL;
-    if (a == NULL) {
-        cmdline_usage(stderr, prog->name, list, n);
-    } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0 || strcmp(a, "help") == 0) {
-        cmdline_usage(stdout, prog->name, list, n);
-        rc = 0;
-    } else {
-        size_t i = 0;
-        while (i < n && strcmp(a, prog->commands[i].name) != 0)
-            i++;
-        if (i < n) {
-            free(list);
-            return run_command(prog, &prog->commands[i], argc - 1, argv + 1);
-        }
-        if (a[0] == '-')
-            fprintf(stderr, "%s: unknown option %s before the command (see --help)\n", prog->name, a);
-        else
-            fprintf(stderr, "%s: unknown command '%s'\n", prog->name, a);
-        cmdline_usage(stderr, prog->name, list, n);
-    }
+    for (size_t i = 0; i < n; i++)
+        list[i] = (cmdline_command_t){prog->commands[i].name, prog->commands[i].what};
+    int code;
+    int i = cmdline_find(prog->name, list, n, argc, argv, &code);
     free(list);
-    return rc;
+    if (i < 0)
+        return code;
+    return run_command(prog, &prog->commands[i], argc - 1, argv + 1);
 }
 
 /* ------------------------------------------------------------ server */
