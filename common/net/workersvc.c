@@ -1,10 +1,16 @@
 /*
  * workersvc.c: the shared body of the model workers (see workersvc.h).
  *
- * Threads: the main thread runs a libuv loop for the admin server, signals
- * and model loads (uv_queue_work); nng's threads and the rpc server's worker
- * pool run on_request concurrently. The only state they share is the current
- * model, held in a reference-counted model_ref_t behind a mutex: a request
+ * The process side (options parsing, log, admin port, signals, drain, the
+ * loop) is common/net/daemon.c; this file is the worker's daemon_service_t:
+ * start = rpc server + first model load, stop = rpc drain, reload = SIGHUP's
+ * background load, ready = a model is loaded.
+ *
+ * Threads: the main thread runs the daemon's libuv loop for the admin
+ * server, signals and model loads (uv_queue_work); nng's threads and the rpc
+ * server's worker pool run on_request concurrently. The only state they
+ * share is the current model, held in a reference-counted model_ref_t
+ * behind a mutex: a request
  * takes a reference for its whole duration, a reload publishes a new ref and
  * drops the old one, and the last holder frees the old model. That is what
  * makes SIGHUP lose no request: nothing a request uses is freed under it.
@@ -13,7 +19,6 @@
 
 #include <inttypes.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,8 +27,8 @@
 #include <time.h>
 #include <uv.h>
 
-#include "common/net/admin.h"
 #include "common/base/log.h"
+#include "common/net/daemon.h"
 #include "common/net/metrics.h"
 #include "common/net/rpc.h"
 
@@ -49,15 +54,11 @@ static const char *const code_names[N_CODES] = {"ok", "invalid_argument", "not_f
 typedef struct svc {
     const workersvc_ops_t *ops;
     const cfg_t *cfg;
-    uv_loop_t loop;
-    uv_signal_t sighup, sigterm, sigint;
-    admin_t *admin;
+    daemon_t *d;
     rpc_server_t *rpc;
-    metrics_registry_t *reg;
 
     pthread_mutex_t mu;
     model_ref_t *cur; /* guarded by mu */
-    atomic_bool draining;
 
     /* Model loading, loop thread only. */
     uv_work_t work;
@@ -65,7 +66,6 @@ typedef struct svc {
     model_ref_t *loaded;
     err_t load_err;
     double load_seconds;
-    int exit_code;
 
     metrics_counter_t *req[M_N][N_CODES];
     metrics_histogram_t *lat[M_N];
@@ -258,7 +258,6 @@ static void load_work(uv_work_t *w)
     s->loaded = r;
 }
 
-static void begin_shutdown(svc_t *s);
 static void start_load(svc_t *s);
 
 static void set_model_metrics(svc_t *s, model_ref_t *r)
@@ -284,8 +283,7 @@ static void after_load(uv_work_t *w, int status)
     if (status != 0 || s->loaded == NULL) {
         if (first) {
             log_kv(LOG_ERROR, "model load failed", "error", s->load_err.msg, "seconds", secs, NULL);
-            s->exit_code = 1;
-            begin_shutdown(s);
+            daemon_shutdown(s->d, 1);
             return;
         }
         metrics_counter_inc(s->reload_fail);
@@ -319,53 +317,38 @@ static void start_load(svc_t *s)
     }
     s->loading = true;
     s->work.data = s;
-    uv_queue_work(&s->loop, &s->work, load_work, after_load);
+    uv_queue_work(daemon_loop(s->d), &s->work, load_work, after_load);
 }
 
-/* ------------------------------------------------------------ signals */
+/* ------------------------------------------------------------ the daemon's hooks */
 
-static void on_admin_stopped(httpsrv_t *srv, void *ud)
+/* SIGTERM/SIGINT (or a failed first load): the rpc server answers what is
+ * in flight and closes; a load still running finishes and is dropped. */
+static void worker_stop(daemon_t *d, void *ud, daemon_stopped_fn stopped)
 {
-    (void)srv;
-    (void)ud;
-}
-
-static void begin_shutdown(svc_t *s)
-{
-    if (s->stopping)
-        return;
+    svc_t *s = ud;
     s->stopping = true;
-    atomic_store(&s->draining, true);
     if (s->rpc != NULL) {
         int abandoned = rpc_server_stop(s->rpc);
         char n[16];
         snprintf(n, sizeof n, "%d", abandoned);
         log_kv(abandoned ? LOG_WARN : LOG_INFO, "rpc server drained", "abandoned", n, NULL);
     }
-    if (s->admin != NULL)
-        admin_stop(s->admin, on_admin_stopped, s);
-    uv_close((uv_handle_t *)&s->sighup, NULL);
-    uv_close((uv_handle_t *)&s->sigterm, NULL);
-    uv_close((uv_handle_t *)&s->sigint, NULL);
+    stopped(d);
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+static void worker_reload(daemon_t *d, void *ud)
 {
-    svc_t *s = h->data;
-    if (signum == SIGHUP) {
-        log_kv(LOG_INFO, "SIGHUP: reloading the model", NULL);
-        start_load(s);
-        return;
-    }
-    log_kv(LOG_INFO, "shutting down: draining requests", "signal", signum == SIGTERM ? "SIGTERM" : "SIGINT",
-           NULL);
-    begin_shutdown(s);
+    (void)d;
+    log_kv(LOG_INFO, "SIGHUP: reloading the model", NULL);
+    start_load(ud);
 }
 
-static bool is_ready(void *ud, char *reason, size_t size)
+static bool worker_ready(daemon_t *d, void *ud, char *reason, size_t size)
 {
+    (void)d;
     svc_t *s = ud;
-    if (atomic_load(&s->draining)) {
+    if (s->stopping) {
         snprintf(reason, size, "draining: shutting down");
         return false;
     }
@@ -388,17 +371,14 @@ int workersvc_add_options(cfg_t *cfg, const workersvc_ops_t *ops, err_t *err)
     return 0;
 }
 
-static int setup_metrics(svc_t *s, err_t *err)
+static int setup_metrics(svc_t *s, metrics_registry_t *reg, err_t *err)
 {
-    s->reg = metrics_registry_new();
-    if (s->reg == NULL)
-        return err_set(err, "out of memory");
     const char *req_labels[] = {"method", "code", NULL};
     const char *lat_labels[] = {"method", NULL};
-    metrics_family_t *fr = metrics_counter_family(s->reg, "recsys_worker_requests_total",
+    metrics_family_t *fr = metrics_counter_family(reg, "recsys_worker_requests_total",
                                                   "Worker requests answered, by method and result code.",
                                                   req_labels, err);
-    metrics_family_t *fl = metrics_histogram_family(s->reg, "recsys_worker_request_duration_seconds",
+    metrics_family_t *fl = metrics_histogram_family(reg, "recsys_worker_request_duration_seconds",
                                                     "Time to answer a worker request, by method.", lat_labels,
                                                     NULL, 0, err);
     if (fr == NULL || fl == NULL)
@@ -412,18 +392,18 @@ static int setup_metrics(svc_t *s, err_t *err)
         s->lat[m] = metrics_histogram_get(fl, v);
     }
     const char *res_labels[] = {"result", NULL};
-    metrics_family_t *frl = metrics_counter_family(s->reg, "recsys_model_reloads_total",
+    metrics_family_t *frl = metrics_counter_family(reg, "recsys_model_reloads_total",
                                                    "Model reloads after SIGHUP, by result.", res_labels, err);
     if (frl == NULL)
         return -1;
     s->reload_ok = metrics_counter_get(frl, (const char *[]){"ok", NULL});
     s->reload_fail = metrics_counter_get(frl, (const char *[]){"error", NULL});
-    s->model_bytes = metrics_gauge_new(s->reg, "recsys_model_bytes", "Approximate memory held by the model.", err);
-    s->model_loaded = metrics_gauge_new(s->reg, "recsys_model_loaded", "1 once a model is loaded.", err);
-    s->model_load_seconds = metrics_gauge_new(s->reg, "recsys_model_load_seconds",
+    s->model_bytes = metrics_gauge_new(reg, "recsys_model_bytes", "Approximate memory held by the model.", err);
+    s->model_loaded = metrics_gauge_new(reg, "recsys_model_loaded", "1 once a model is loaded.", err);
+    s->model_load_seconds = metrics_gauge_new(reg, "recsys_model_load_seconds",
                                               "Seconds the last model load or build took.", err);
     const char *info_labels[] = {"name", "version", NULL};
-    s->info_family = metrics_gauge_family(s->reg, "recsys_model_info",
+    s->info_family = metrics_gauge_family(reg, "recsys_model_info",
                                           "The model being served (1) and earlier ones (0).", info_labels, err);
     if (s->model_bytes == NULL || s->model_loaded == NULL || s->model_load_seconds == NULL ||
         s->info_family == NULL)
@@ -431,72 +411,54 @@ static int setup_metrics(svc_t *s, err_t *err)
     return 0;
 }
 
+static int worker_start(daemon_t *d, void *ud, err_t *err)
+{
+    svc_t *s = ud;
+    s->d = d;
+    rpc_server_opts_t ro;
+    rpc_server_opts_default(&ro);
+    if (setup_metrics(s, daemon_metrics(d), err) != 0 || rpc_server_opts_from_cfg(s->cfg, &ro, err) != 0)
+        return -1;
+    ro.url = cfg_str(s->cfg, "listen");
+    ro.oversize = on_oversize;
+    if (rpc_server_new(&ro, on_request, s, &s->rpc, err) != 0) {
+        err_prefix(err, "rpc server on %s", ro.url);
+        return -1;
+    }
+    char port[16];
+    snprintf(port, sizeof port, "%d", daemon_admin_port(d));
+    log_kv(LOG_INFO, "listening", "rpc", rpc_server_url(s->rpc), "admin_port", port, NULL);
+    start_load(s);
+    return 0;
+}
+
+static void worker_cleanup(daemon_t *d, void *ud)
+{
+    (void)d;
+    svc_t *s = ud;
+    if (s->rpc != NULL)
+        rpc_server_free(s->rpc);
+    s->rpc = NULL;
+}
+
 int workersvc_serve(const workersvc_ops_t *ops, const cfg_t *cfg)
 {
-    err_t err;
-    err_clear(&err);
-    if (log_setup_cfg(ops->service, cfg, &err) != 0) {
-        fprintf(stderr, "recsys-%s: %s\n", ops->service, err.msg);
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
+    const daemon_service_t service = {
+        .name = ops->service,
+        .start = worker_start,
+        .stop = worker_stop,
+        .ready = worker_ready,
+        .reload = worker_reload,
+        .cleanup = worker_cleanup,
+    };
     svc_t *s = calloc(1, sizeof *s);
     if (s == NULL)
         return 1;
     s->ops = ops;
     s->cfg = cfg;
     pthread_mutex_init(&s->mu, NULL);
-    atomic_init(&s->draining, false);
-    int rc = 1;
-    uv_loop_init(&s->loop);
-
-    rpc_server_opts_t ro;
-    rpc_server_opts_default(&ro);
-    if (setup_metrics(s, &err) != 0 || rpc_server_opts_from_cfg(cfg, &ro, &err) != 0)
-        goto fail;
-    ro.url = cfg_str(cfg, "listen");
-    ro.oversize = on_oversize;
-    s->admin = admin_start(&s->loop, cfg_str(cfg, "admin-host"), (int)cfg_int(cfg, "admin-port"), s->reg,
-                           is_ready, s, &err);
-    if (s->admin == NULL) {
-        err_prefix(&err, "admin server on %s:%lld", cfg_str(cfg, "admin-host"), cfg_int(cfg, "admin-port"));
-        goto fail;
-    }
-    if (rpc_server_new(&ro, on_request, s, &s->rpc, &err) != 0) {
-        err_prefix(&err, "rpc server on %s", ro.url);
-        goto fail;
-    }
-    char port[16];
-    snprintf(port, sizeof port, "%d", admin_port(s->admin));
-    log_kv(LOG_INFO, "listening", "rpc", rpc_server_url(s->rpc), "admin_port", port, NULL);
-
-    uv_signal_init(&s->loop, &s->sighup);
-    uv_signal_init(&s->loop, &s->sigterm);
-    uv_signal_init(&s->loop, &s->sigint);
-    s->sighup.data = s->sigterm.data = s->sigint.data = s;
-    uv_signal_start(&s->sighup, on_signal, SIGHUP);
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
-    start_load(s);
-    uv_run(&s->loop, UV_RUN_DEFAULT);
-    rc = s->exit_code;
-    if (rc == 0)
-        log_kv(LOG_INFO, "stopped", NULL);
-    goto out;
-
-fail:
-    log_kv(LOG_ERROR, "start-up failed", "error", err.msg, NULL);
-    if (s->admin != NULL)
-        admin_stop(s->admin, on_admin_stopped, s);
-    uv_run(&s->loop, UV_RUN_DEFAULT);
-out:
-    if (s->rpc != NULL)
-        rpc_server_free(s->rpc);
-    if (s->admin != NULL)
-        admin_free(s->admin);
+    int rc = daemon_serve(&service, cfg, s);
     ref_publish(s, NULL);
-    uv_loop_close(&s->loop);
-    metrics_registry_free(s->reg);
     pthread_mutex_destroy(&s->mu);
     free(s);
     return rc;

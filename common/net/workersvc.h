@@ -1,7 +1,9 @@
 /*
  * workersvc.h: the shared body of the model workers (recsys-content, recsys-cf).
  *
- * A worker is a model plus this skeleton. The service supplies a table of
+ * A worker is a model plus this skeleton, itself a daemon_service_t of
+ * common/net/daemon.h (which owns the loop, log, admin port, signals and
+ * drain). The service supplies a table of
  * operations (load/build a model from its options, answer one request on a
  * read-only model, describe it); the skeleton does the rest, identically for
  * every worker:

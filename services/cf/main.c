@@ -4,10 +4,12 @@
  *   recsys-cf serve [--model FILE | --data DIR] [options]   (the worker)
  *   recsys-cf train --data DIR --out MODEL [--mf-out FILE]   (write model files)
  *
- * main() only picks the subcommand; each is one function with its own
- * option tables (every option is also a RECSYS_* variable, `--help` lists
- * them). serve is cf_service_ops behind common/net/workersvc; train writes the
- * files serve maps (the compose/k8s training job).
+ * main() only describes the binary to the daemon skeleton
+ * (common/net/daemon.h): each command is its option tables, the checks
+ * between options and a run function (every option is also a RECSYS_*
+ * variable, `--help` lists them). serve is cf_service_ops behind
+ * common/net/workersvc; train writes the files serve maps (the compose/k8s
+ * training job).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -15,10 +17,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/base/cmdline.h"
 #include "common/base/config.h"
-#include "common/data/dataset.h"
 #include "common/base/log.h"
+#include "common/data/dataset.h"
+#include "common/net/daemon.h"
 #include "common/net/workersvc.h"
 #include "services/cf/cf_service.h"
 
@@ -31,56 +33,20 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Parses argv into cfg; NULL-free on success. Returns 0, or the exit code
- * (0 after --help, 2 on a bad option) with *done set. */
-static int parse(cfg_t *cfg, const char *cmd, int argc, char **argv, int *done)
+/* ------------------------------------------------------------ serve */
+
+/* Options: cf_service_add_options (service, skeleton, rpc server, log,
+ * dataset, cf model). */
+static int serve_check(const cfg_t *cfg, err_t *err)
 {
-    err_t err;
-    int rc = cfg_parse(cfg, argc, argv, &err);
-    *done = rc != 0;
-    if (rc < 0) {
-        fprintf(stderr, PROG " %s: %s\n", cmd, err.msg);
-        return 2;
-    }
-    if (rc == 0 && cfg_nargs(cfg) != 0) {
-        fprintf(stderr, PROG " %s: unexpected argument '%s'\n", cmd, cfg_arg(cfg, 0));
-        *done = 1;
-        return 2;
-    }
+    const char *model = cfg_str(cfg, "model"), *data = cfg_str(cfg, "data");
+    if (!(model && *model) && !(data && *data))
+        return err_set(err, "give --model FILE (or a directory holding " CF_SERVICE_MODEL_FILE
+                            ") or --data DIR to train from (see --help)");
     return 0;
 }
 
-/* ------------------------------------------------------------ serve */
-
-static int cmd_serve(int argc, char **argv)
-{
-    err_t err;
-    cfg_t *cfg = cfg_new(PROG " serve", "[--model FILE | --data DIR] [options]",
-                         "Serves the CF model over nng (score, similar, predict, info) with an admin port "
-                         "(/healthz, /readyz, /metrics). SIGHUP reloads (retrains from --data when --model is "
-                         "empty), SIGTERM drains and exits 0.");
-    if (!cfg) {
-        fprintf(stderr, PROG ": out of memory\n");
-        return 2;
-    }
-    int done = 0, rc;
-    if (cf_service_add_options(cfg, &err) < 0) {
-        fprintf(stderr, PROG " serve: %s\n", err.msg);
-        rc = 2;
-    } else {
-        rc = parse(cfg, "serve", argc, argv, &done);
-        const char *model = done ? NULL : cfg_str(cfg, "model"), *data = done ? NULL : cfg_str(cfg, "data");
-        if (!done && !(model && *model) && !(data && *data)) {
-            fprintf(stderr, PROG " serve: give --model FILE (or a directory holding " CF_SERVICE_MODEL_FILE
-                                 ") or --data DIR to train from (see --help)\n");
-            rc = 2;
-        } else if (!done) {
-            rc = workersvc_serve(&cf_service_ops, cfg);
-        }
-    }
-    cfg_free(cfg);
-    return rc;
-}
+static int serve_run(const cfg_t *cfg) { return workersvc_serve(&cf_service_ops, cfg); }
 
 /* ------------------------------------------------------------ train */
 
@@ -92,38 +58,28 @@ static const cfg_option_t train_options[] = {
     CFG_END,
 };
 
-static int cmd_train(int argc, char **argv)
+static const daemon_section_t train_sections[] = {
+    {"train", train_options},
+    {"data", dataset_options},
+    {"cf", cf_options},
+    DAEMON_SECTIONS_END,
+};
+
+static int train_check(const cfg_t *cfg, err_t *err)
+{
+    const char *data = cfg_str(cfg, "data"), *outp = cfg_str(cfg, "out");
+    if (!data || !*data || !outp || !*outp)
+        return err_set(err, "--data DIR and --out MODEL are required (see --help)");
+    return 0;
+}
+
+static int train_run(const cfg_t *cfg)
 {
     err_t err;
-    cfg_t *cfg = cfg_new(PROG " train", "--data DIR --out MODEL [--mf-out FILE] [options]",
-                         "Trains the CF model (cf-model auto|als|ease|mf|pop) on every rating of a dataset and "
-                         "writes it, with the dataset's user and item ids, genres and years, as a model file.");
-    if (!cfg) {
-        fprintf(stderr, PROG ": out of memory\n");
-        return 2;
-    }
-    int done = 0, rc = 2;
+    int rc = 1;
     dataset_t *ds = NULL;
     cf_model_t *m = NULL, *mf = NULL;
-    if (cfg_add(cfg, "train", train_options, &err) < 0 || cfg_add(cfg, "data", dataset_options, &err) < 0 ||
-        cfg_add(cfg, "cf", cf_options, &err) < 0 || cfg_add(cfg, "log", log_options, &err) < 0) {
-        fprintf(stderr, PROG " train: %s\n", err.msg);
-        goto out;
-    }
-    rc = parse(cfg, "train", argc, argv, &done);
-    if (done)
-        goto out;
-    rc = 2;
-    if (log_setup_cfg("cf", cfg, &err) < 0) {
-        fprintf(stderr, PROG " train: %s\n", err.msg);
-        goto out;
-    }
     const char *data = cfg_str(cfg, "data"), *outp = cfg_str(cfg, "out"), *mfout = cfg_str(cfg, "mf-out");
-    if (!data || !*data || !outp || !*outp) {
-        fprintf(stderr, PROG " train: --data DIR and --out MODEL are required (see --help)\n");
-        goto out;
-    }
-    rc = 1;
     cf_params_t p;
     if (cf_params_from_cfg(cfg, &p, &err) < 0) {
         fprintf(stderr, PROG " train: %s\n", err.msg);
@@ -164,18 +120,40 @@ out:
     cf_model_release(m);
     cf_model_release(mf);
     dataset_free(ds);
-    cfg_free(cfg);
     return rc;
 }
 
-/* ------------------------------------------------------------ dispatch */
+/* ------------------------------------------------------------ the binary */
 
-static const cmdline_command_t commands[] = {
-    {"serve", cmd_serve, "run the CF worker (nng requests, admin port)"},
-    {"train", cmd_train, "train a CF model on a dataset and write the model file"},
+static const daemon_command_t commands[] = {
+    {
+        .name = "serve",
+        .what = "run the CF worker (nng requests, admin port)",
+        .usage = "[--model FILE | --data DIR] [options]",
+        .summary = "Serves the CF model over nng (score, similar, predict, info) with an admin port "
+                   "(/healthz, /readyz, /metrics). SIGHUP reloads (retrains from --data when --model is "
+                   "empty), SIGTERM drains and exits 0.",
+        .add_options = cf_service_add_options,
+        .check = serve_check,
+        .run = serve_run,
+    },
+    {
+        .name = "train",
+        .what = "train a CF model on a dataset and write the model file",
+        .usage = "--data DIR --out MODEL [--mf-out FILE] [options]",
+        .summary = "Trains the CF model (cf-model auto|als|ease|mf|pop) on every rating of a dataset and "
+                   "writes it, with the dataset's user and item ids, genres and years, as a model file.",
+        .sections = train_sections,
+        .check = train_check,
+        .run = train_run,
+    },
 };
 
-int main(int argc, char **argv)
-{
-    return cmdline_dispatch(PROG, commands, sizeof commands / sizeof commands[0], argc, argv);
-}
+static const daemon_program_t program = {
+    .name = PROG,
+    .service = "cf",
+    .commands = commands,
+    .ncommands = sizeof commands / sizeof commands[0],
+};
+
+int main(int argc, char **argv) { return daemon_main(&program, argc, argv); }

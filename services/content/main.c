@@ -5,21 +5,22 @@
  *   recsys-content build --data DIR --out MODEL    (train and save a model)
  *   recsys-content serve [--model FILE|DIR | --data DIR]  (the nng worker)
  *
- * main() only picks the subcommand: each is one function with its own
- * option tables (every option also a RECSYS_* variable, `--help` lists
- * them), so a new subcommand (`serve`) is one function and one table row.
- * All the work is in recsys_content_lib.
+ * main() only describes the binary to the daemon skeleton
+ * (common/net/daemon.h): each command is its option tables, the checks
+ * between options and a run function (every option is also a RECSYS_*
+ * variable, `--help` lists them). serve is content_service_ops behind
+ * common/net/workersvc; all the work is in recsys_content_lib.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "common/base/cmdline.h"
 #include "common/base/config.h"
-#include "common/data/dataset.h"
 #include "common/base/log.h"
+#include "common/data/dataset.h"
+#include "common/net/daemon.h"
+#include "common/net/workersvc.h"
 #include "services/content/content_model.h"
 #include "services/content/content_seed.h"
 #include "services/content/content_service.h"
@@ -33,43 +34,77 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* Makes a configuration from NULL-terminated (section, table) pairs, parses
- * argv and sets up logging. Returns the cfg, or NULL with *code set (0 after
- * --help, 2 on a bad option). */
-static cfg_t *setup(const char *cmd, const char *usage, const char *summary, int argc, char **argv, int *code,
-                    ...)
+/* ------------------------------------------------------------ serve */
+
+/* Options: content_service_add_options (service, skeleton, rpc server, log,
+ * dataset, content model). */
+static int serve_check(const cfg_t *cfg, err_t *err)
+{
+    const char *model = cfg_str(cfg, "model"), *data = cfg_str(cfg, "data");
+    if (!(model && *model) && !(data && *data))
+        return err_set(err, "give --model FILE|DIR or --data DIR (see --help)");
+    return 0;
+}
+
+static int serve_run(const cfg_t *cfg) { return workersvc_serve(&content_service_ops, cfg); }
+
+/* ------------------------------------------------------------ build */
+
+static const cfg_option_t build_options[] = {
+    {"out", CFG_STRING, NULL, "Model file to write.", 0, 0},
+    CFG_END,
+};
+
+static const daemon_section_t build_sections[] = {
+    {"build", build_options},
+    {"content", content_options},
+    {"data", dataset_options},
+    DAEMON_SECTIONS_END,
+};
+
+static int build_check(const cfg_t *cfg, err_t *err)
+{
+    const char *data = cfg_str(cfg, "data"), *outp = cfg_str(cfg, "out");
+    if (!data || !*data || !outp || !*outp)
+        return err_set(err, "--data DIR and --out MODEL are required (see --help)");
+    return 0;
+}
+
+static int build_run(const cfg_t *cfg)
 {
     err_t err;
-    char prog[64];
-    snprintf(prog, sizeof prog, PROG " %s", cmd);
-    cfg_t *cfg = cfg_new(prog, usage, summary);
-    if (!cfg) {
-        fprintf(stderr, PROG ": out of memory\n");
-        *code = 2;
-        return NULL;
+    int rc = 1;
+    const char *data = cfg_str(cfg, "data"), *outp = cfg_str(cfg, "out");
+    dataset_t *ds = NULL;
+    content_model_t *m = NULL;
+    dataset_opts_t opts;
+    dataset_opts_from_cfg(cfg, &opts);
+    opts.skip_ratings = true;
+    content_params_t p;
+    content_params_from_cfg(cfg, &p);
+    double t0 = now_ms();
+    if (dataset_load(data, &ds, &opts, &err)) {
+        fprintf(stderr, PROG " build: %s: %s\n", data, err.msg);
+        goto out;
     }
-    va_list ap;
-    va_start(ap, code);
-    const char *section;
-    int bad = 0;
-    while (!bad && (section = va_arg(ap, const char *)) != NULL) {
-        const cfg_option_t *table = va_arg(ap, const cfg_option_t *);
-        bad = cfg_add(cfg, section, table, &err) != 0;
+    double t1 = now_ms();
+    if (content_model_build(ds->catalog, &p, &m, &err) || content_model_save(m, outp, &err)) {
+        fprintf(stderr, PROG " build: %s\n", err.msg);
+        goto out;
     }
-    va_end(ap);
-    if (!bad && cfg_add(cfg, "log", log_options, &err) != 0)
-        bad = 1;
-    int rc = bad ? -1 : cfg_parse(cfg, argc, argv, &err);
-    if (rc == 0 && log_setup_cfg("content", cfg, &err) != 0)
-        rc = -1;
-    if (rc != 0) {
-        if (rc < 0)
-            fprintf(stderr, PROG " %s: %s\n", cmd, err.msg);
-        cfg_free(cfg);
-        *code = rc < 0 ? 2 : 0;
-        return NULL;
-    }
-    return cfg;
+    char b[6][32];
+    snprintf(b[0], 32, "%u", content_model_size(m));
+    snprintf(b[1], 32, "%u", content_model_nterms(m));
+    snprintf(b[2], 32, "%llu", (unsigned long long)content_model_bytes(m));
+    snprintf(b[3], 32, "%.1f", t1 - t0);
+    snprintf(b[4], 32, "%.1f", now_ms() - t1);
+    log_kv(LOG_INFO, "model written", "path", outp, "version", content_model_version(m), "items", b[0], "terms",
+           b[1], "bytes", b[2], "load_ms", b[3], "build_ms", b[4], NULL);
+    rc = 0;
+out:
+    content_model_release(m);
+    dataset_free(ds);
+    return rc;
 }
 
 /* ------------------------------------------------------------ seed */
@@ -87,15 +122,22 @@ static const cfg_option_t seed_options[] = {
     CFG_END,
 };
 
-static int cmd_seed(int argc, char **argv)
+static const daemon_section_t seed_sections[] = {
+    {"seed", seed_options},
+    {"data", dataset_options},
+    DAEMON_SECTIONS_END,
+};
+
+static int seed_check(const cfg_t *cfg, err_t *err)
 {
-    int code;
-    cfg_t *cfg = setup("seed", "(--data DIR | --tags FILE) [--k 5] --out FILE.tsv",
-                       "The classic TMDB notebook's 'similar movies', exactly as EVALUATION.md R4: tags, Porter "
-                       "stems, CountVectorizer counts of the 5000 most frequent terms, cosine, top k per movie.",
-                       argc, argv, &code, "seed", seed_options, "data", dataset_options, (const char *)NULL);
-    if (!cfg)
-        return code;
+    const char *data = cfg_str(cfg, "data"), *tags = cfg_str(cfg, "tags");
+    if ((data && *data) == (tags && *tags))
+        return err_set(err, "give exactly one of --data DIR and --tags FILE (see --help)");
+    return 0;
+}
+
+static int seed_run(const cfg_t *cfg)
+{
     err_t err;
     int rc = 1;
     const char *data = cfg_str(cfg, "data"), *tags = cfg_str(cfg, "tags"), *outp = cfg_str(cfg, "out");
@@ -105,16 +147,6 @@ static int cmd_seed(int argc, char **argv)
     content_seed_result_t *res = NULL;
     FILE *f = NULL;
     double t0 = now_ms();
-    if ((data && *data) == (tags && *tags)) {
-        fprintf(stderr, PROG " seed: give exactly one of --data DIR and --tags FILE (see --help)\n");
-        rc = 2;
-        goto out;
-    }
-    if (cfg_nargs(cfg) != 0) {
-        fprintf(stderr, PROG " seed: unexpected argument '%s'\n", cfg_arg(cfg, 0));
-        rc = 2;
-        goto out;
-    }
     if (data && *data) {
         dataset_opts_t opts;
         dataset_opts_from_cfg(cfg, &opts);
@@ -169,113 +201,51 @@ out:
     content_seed_input_free(&in);
     dataset_seed_tags_free(st);
     dataset_free(ds);
-    cfg_free(cfg);
     return rc;
 }
 
-/* ------------------------------------------------------------ build */
+/* ------------------------------------------------------------ the binary */
 
-static const cfg_option_t build_options[] = {
-    {"out", CFG_STRING, NULL, "Model file to write.", 0, 0},
-    CFG_END,
+static const daemon_command_t commands[] = {
+    {
+        .name = "seed",
+        .what = "the classic notebook's similar movies for a whole dataset, as TSV",
+        .usage = "(--data DIR | --tags FILE) [--k 5] --out FILE.tsv",
+        .summary = "The classic TMDB notebook's 'similar movies', exactly as EVALUATION.md R4: tags, Porter "
+                   "stems, CountVectorizer counts of the 5000 most frequent terms, cosine, top k per movie.",
+        .sections = seed_sections,
+        .check = seed_check,
+        .run = seed_run,
+    },
+    {
+        .name = "build",
+        .what = "build a content model file from a dataset",
+        .usage = "--data DIR --out MODEL [options]",
+        .summary = "Builds the content model (TF-IDF item vectors and item neighbours) from a dataset's "
+                   "catalog and writes it as a model file.",
+        .sections = build_sections,
+        .extra_args = true,
+        .check = build_check,
+        .run = build_run,
+    },
+    {
+        .name = "serve",
+        .what = "the content worker (nng requests, admin port, SIGHUP reload)",
+        .usage = "[--model FILE|DIR | --data DIR] [options]",
+        .summary = "The content worker: answers similar-items, history-scoring and catalog requests over "
+                   "nng; /healthz, /readyz and /metrics on the admin port; SIGHUP reloads the model "
+                   "(re-reads --model, or rebuilds from --data), SIGTERM drains and exits.",
+        .add_options = content_service_add_options,
+        .check = serve_check,
+        .run = serve_run,
+    },
 };
 
-static int cmd_build(int argc, char **argv)
-{
-    int code;
-    cfg_t *cfg = setup("build", "--data DIR --out MODEL [options]",
-                       "Builds the content model (TF-IDF item vectors and item neighbours) from a dataset's "
-                       "catalog and writes it as a model file.",
-                       argc, argv, &code, "build", build_options, "content", content_options, "data",
-                       dataset_options, (const char *)NULL);
-    if (!cfg)
-        return code;
-    err_t err;
-    int rc = 1;
-    const char *data = cfg_str(cfg, "data"), *outp = cfg_str(cfg, "out");
-    dataset_t *ds = NULL;
-    content_model_t *m = NULL;
-    if (!data || !*data || !outp || !*outp) {
-        fprintf(stderr, PROG " build: --data DIR and --out MODEL are required (see --help)\n");
-        rc = 2;
-        goto out;
-    }
-    dataset_opts_t opts;
-    dataset_opts_from_cfg(cfg, &opts);
-    opts.skip_ratings = true;
-    content_params_t p;
-    content_params_from_cfg(cfg, &p);
-    double t0 = now_ms();
-    if (dataset_load(data, &ds, &opts, &err)) {
-        fprintf(stderr, PROG " build: %s: %s\n", data, err.msg);
-        goto out;
-    }
-    double t1 = now_ms();
-    if (content_model_build(ds->catalog, &p, &m, &err) || content_model_save(m, outp, &err)) {
-        fprintf(stderr, PROG " build: %s\n", err.msg);
-        goto out;
-    }
-    char b[6][32];
-    snprintf(b[0], 32, "%u", content_model_size(m));
-    snprintf(b[1], 32, "%u", content_model_nterms(m));
-    snprintf(b[2], 32, "%llu", (unsigned long long)content_model_bytes(m));
-    snprintf(b[3], 32, "%.1f", t1 - t0);
-    snprintf(b[4], 32, "%.1f", now_ms() - t1);
-    log_kv(LOG_INFO, "model written", "path", outp, "version", content_model_version(m), "items", b[0], "terms",
-           b[1], "bytes", b[2], "load_ms", b[3], "build_ms", b[4], NULL);
-    rc = 0;
-out:
-    content_model_release(m);
-    dataset_free(ds);
-    cfg_free(cfg);
-    return rc;
-}
-
-/* ------------------------------------------------------------ serve */
-
-/* Its options come from content_service_add_options (service, skeleton,
- * rpc server, log, dataset, content model), so setup() is not used. */
-static int cmd_serve(int argc, char **argv)
-{
-    err_t err;
-    cfg_t *cfg = cfg_new(PROG " serve", "[--model FILE|DIR | --data DIR] [options]",
-                         "The content worker: answers similar-items, history-scoring and catalog requests over "
-                         "nng; /healthz, /readyz and /metrics on the admin port; SIGHUP reloads the model "
-                         "(re-reads --model, or rebuilds from --data), SIGTERM drains and exits.");
-    if (!cfg) {
-        fprintf(stderr, PROG ": out of memory\n");
-        return 2;
-    }
-    int rc = content_service_add_options(cfg, &err) ? -1 : cfg_parse(cfg, argc, argv, &err);
-    if (rc == 0 && cfg_nargs(cfg) != 0) {
-        err_set(&err, "unexpected argument '%s'", cfg_arg(cfg, 0));
-        rc = -1;
-    }
-    const char *model = rc == 0 ? cfg_str(cfg, "model") : NULL, *data = rc == 0 ? cfg_str(cfg, "data") : NULL;
-    if (rc == 0 && !(model && *model) && !(data && *data)) {
-        err_set(&err, "give --model FILE|DIR or --data DIR (see --help)");
-        rc = -1;
-    }
-    if (rc != 0) {
-        if (rc < 0)
-            fprintf(stderr, PROG " serve: %s\n", err.msg);
-        cfg_free(cfg);
-        return rc < 0 ? 2 : 0;
-    }
-    rc = workersvc_serve(&content_service_ops, cfg);
-    cfg_free(cfg);
-    return rc;
-}
-
-/* ------------------------------------------------------------ dispatch */
-
-static const cmdline_command_t commands[] = {
-    {"seed", cmd_seed, "the classic notebook's similar movies for a whole dataset, as TSV"},
-    {"build", cmd_build, "build a content model file from a dataset"},
-    {"serve", cmd_serve, "the content worker (nng requests, admin port, SIGHUP reload)"},
+static const daemon_program_t program = {
+    .name = PROG,
+    .service = "content",
+    .commands = commands,
+    .ncommands = sizeof commands / sizeof commands[0],
 };
 
-int main(int argc, char **argv)
-{
-    return cmdline_dispatch(PROG, commands, sizeof commands / sizeof commands[0], argc, argv);
-}
+int main(int argc, char **argv) { return daemon_main(&program, argc, argv); }

@@ -1,5 +1,5 @@
 /*
- * content_build.c: a catalog's items as TF-IDF vectors, and the model file
+ * content_model.c: a catalog's items as TF-IDF vectors, and the model file
  * that holds them (see content_model.h for the weighting).
  *
  * Every term of every item becomes a (item, term, count) triplet under a
