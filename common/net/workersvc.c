@@ -15,6 +15,7 @@
  * drops the old one, and the last holder frees the old model. That is what
  * makes SIGHUP lose no request: nothing a request uses is freed under it.
  */
+#include "common/base/clock.h"
 #include "common/net/workersvc.h"
 
 #include <inttypes.h>
@@ -74,13 +75,6 @@ typedef struct svc {
     metrics_family_t *info_family;
     metrics_gauge_t *info_cur;
 } svc_t;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ------------------------------------------------------------ model refs */
 
@@ -253,7 +247,7 @@ static void load_work(uv_work_t *w)
     }
     r->model = m;
     atomic_init(&r->refs, 1);
-    r->loaded_at_ms = now_ms();
+    r->loaded_at_ms = clock_wall_ms();
     r->ops = s->ops;
     s->loaded = r;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/base/clock.h"
 #include "common/base/config.h"
 #include "common/base/log.h"
 #include "common/data/dataset.h"
@@ -25,13 +26,6 @@
 #include "services/cf/cf_service.h"
 
 #define PROG "recsys-cf"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ------------------------------------------------------------ serve */
 
@@ -88,17 +82,17 @@ static int train_run(const cfg_t *cfg)
     }
     dataset_opts_t opts;
     dataset_opts_from_cfg(cfg, &opts);
-    double t0 = now_ms();
+    double t0 = (1e3 * clock_mono_sec());
     if (dataset_load(data, &ds, &opts, &err) < 0) {
         fprintf(stderr, PROG " train: %s: %s\n", data, err.msg);
         goto out;
     }
-    double t1 = now_ms();
+    double t1 = (1e3 * clock_mono_sec());
     if (cf_service_train(ds, &p, mfout && *mfout, &m, &mf, &err) < 0) {
         fprintf(stderr, PROG " train: %s: %s\n", data, err.msg);
         goto out;
     }
-    double t2 = now_ms();
+    double t2 = (1e3 * clock_mono_sec());
     if (cf_model_save(m, outp, &err) < 0 || (mf && cf_model_save(mf, mfout, &err) < 0)) {
         fprintf(stderr, PROG " train: %s\n", err.msg);
         goto out;

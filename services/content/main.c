@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/base/clock.h"
 #include "common/base/config.h"
 #include "common/base/log.h"
 #include "common/data/dataset.h"
@@ -26,13 +27,6 @@
 #include "services/content/content_service.h"
 
 #define PROG "recsys-content"
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* ------------------------------------------------------------ serve */
 
@@ -82,12 +76,12 @@ static int build_run(const cfg_t *cfg)
     opts.skip_ratings = true;
     content_params_t p;
     content_params_from_cfg(cfg, &p);
-    double t0 = now_ms();
+    double t0 = (1e3 * clock_mono_sec());
     if (dataset_load(data, &ds, &opts, &err)) {
         fprintf(stderr, PROG " build: %s: %s\n", data, err.msg);
         goto out;
     }
-    double t1 = now_ms();
+    double t1 = (1e3 * clock_mono_sec());
     if (content_model_build(ds->catalog, &p, &m, &err) || content_model_save(m, outp, &err)) {
         fprintf(stderr, PROG " build: %s\n", err.msg);
         goto out;
@@ -97,7 +91,7 @@ static int build_run(const cfg_t *cfg)
     snprintf(b[1], 32, "%u", content_model_nterms(m));
     snprintf(b[2], 32, "%llu", (unsigned long long)content_model_bytes(m));
     snprintf(b[3], 32, "%.1f", t1 - t0);
-    snprintf(b[4], 32, "%.1f", now_ms() - t1);
+    snprintf(b[4], 32, "%.1f", (1e3 * clock_mono_sec()) - t1);
     log_kv(LOG_INFO, "model written", "path", outp, "version", content_model_version(m), "items", b[0], "terms",
            b[1], "bytes", b[2], "load_ms", b[3], "build_ms", b[4], NULL);
     rc = 0;
@@ -146,7 +140,7 @@ static int seed_run(const cfg_t *cfg)
     content_seed_input_t in = {0};
     content_seed_result_t *res = NULL;
     FILE *f = NULL;
-    double t0 = now_ms();
+    double t0 = (1e3 * clock_mono_sec());
     if (data && *data) {
         dataset_opts_t opts;
         dataset_opts_from_cfg(cfg, &opts);
@@ -159,7 +153,7 @@ static int seed_run(const cfg_t *cfg)
         fprintf(stderr, PROG " seed: %s\n", err.msg);
         goto out;
     }
-    double t1 = now_ms();
+    double t1 = (1e3 * clock_mono_sec());
     content_seed_params_t p = {.max_features = (uint32_t)cfg_int(cfg, "max-features"),
                                .k = (uint32_t)cfg_int(cfg, "k"),
                                .threads = (uint32_t)cfg_int(cfg, "threads")};
@@ -189,7 +183,7 @@ static int seed_run(const cfg_t *cfg)
     snprintf(b[6], 32, "%.1f", res->ms_tokens);
     snprintf(b[7], 32, "%.1f", res->ms_vectors);
     snprintf(b[8], 32, "%.1f", res->ms_neighbours);
-    snprintf(b[9], 32, "%.1f", now_ms() - t0);
+    snprintf(b[9], 32, "%.1f", (1e3 * clock_mono_sec()) - t0);
     log_kv(LOG_INFO, "seed done", "rows", b[0], "vocab_before_cut", b[1], "vocab", b[2], "nnz", b[3],
            "min_row_terms", b[4], "load_ms", b[5], "tokens_ms", b[6], "vectors_ms", b[7], "neighbours_ms", b[8],
            "total_ms", b[9], "out", outp, NULL);
