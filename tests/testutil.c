@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "common/base/log.h"
+
 char *testutil_join(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
@@ -112,4 +114,17 @@ void testutil_uv_run_for(uv_loop_t *loop, int ms)
     uint64_t end = uv_now(loop) + (uint64_t)ms;
     while (uv_now(loop) < end)
         uv_run(loop, UV_RUN_ONCE);
+}
+
+static void tick_cb(uv_timer_t *t)
+{
+    (void)t;
+}
+
+void testutil_uv_loop_init(uv_loop_t *loop, uv_timer_t *tick)
+{
+    assert_int_equal(uv_loop_init(loop), 0);
+    uv_timer_init(loop, tick);
+    uv_timer_start(tick, tick_cb, 2, 2);
+    log_setup("test", LOG_ERROR);
 }

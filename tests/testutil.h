@@ -38,5 +38,10 @@ typedef bool (*testutil_pred_fn)(void *arg);
 bool testutil_uv_run_until(struct uv_loop_s *loop, testutil_pred_fn pred, void *arg, int timeout_ms);
 /* Runs loop for ms milliseconds. */
 void testutil_uv_run_for(struct uv_loop_s *loop, int ms);
+/* Initialises loop with tick, a 2 ms repeating timer that keeps it turning
+ * so run_until sees its predicate change, and test logging at error level:
+ * the fixture of every test driving a libuv loop. Close tick at teardown. */
+struct uv_timer_s;
+void testutil_uv_loop_init(struct uv_loop_s *loop, struct uv_timer_s *tick);
 
 #endif

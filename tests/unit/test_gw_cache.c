@@ -24,11 +24,6 @@ typedef struct fx {
     gw_cache_t *cache;
 } fx_t;
 
-static void tick_cb(uv_timer_t *t)
-{
-    (void)t;
-}
-
 static bool is_connected(void *arg)
 {
     return redisuv_connected(arg);
@@ -58,10 +53,7 @@ static int setup(void **state)
 {
     fx_t *f = calloc(1, sizeof *f);
     assert_non_null(f);
-    assert_int_equal(uv_loop_init(&f->loop), 0);
-    uv_timer_init(&f->loop, &f->tick);
-    uv_timer_start(&f->tick, tick_cb, 2, 2);
-    log_setup("test", LOG_ERROR);
+    testutil_uv_loop_init(&f->loop, &f->tick);
     f->reg = metrics_registry_new();
     *state = f;
     return 0;
