@@ -68,24 +68,6 @@ struct gw {
     gw_rank_t rank;
 };
 
-
-const cfg_option_t gw_options[] = {
-    {"host", CFG_STRING, "127.0.0.1", "Address the public HTTP API listens on; 0.0.0.0 in containers.", 0, 0},
-    {"port", CFG_INT, "8080", "Port of the public HTTP API (0: any free port).", 0, 65535},
-    {"admin-host", CFG_STRING, "127.0.0.1", "Address of the admin server (/healthz, /readyz, /metrics).", 0, 0},
-    {"admin-port", CFG_INT, "9090", "Port of the admin server (0: any free port).", 0, 65535},
-    {"feedback-fold-in", CFG_INT, "100",
-     "Recent feedback events (from Redis) added to a known user's history for the workers' fold-in; 0: none.", 0,
-     100000},
-    {"content-history-max", CFG_INT, "200",
-     "Known ratings of a user sent to the content worker per request: beyond it, those furthest from the user's "
-     "mean rating (the profile's heaviest weights).",
-     1, 1000000},
-    {"api-key", CFG_STRING, "",
-     "When set, writes (AddFeedback, POST /v1/feedback) need the header 'Authorization: Bearer <key>'.", 0, 0},
-    CFG_END,
-};
-
 static const char *const gw_method_names[GW_NMETHODS] = {"Recommend", "SimilarItems", "Score",
                                                   "AddFeedback", "GetItem", "SearchItems"};
 
@@ -95,19 +77,6 @@ static const ProtobufCMessageDescriptor *const method_input[GW_NMETHODS] = {
     &recsys__v1__get_item_request__descriptor,     &recsys__v1__search_items_request__descriptor,
 };
 
-int gw_add_options(cfg_t *cfg, err_t *err)
-{
-    if (cfg_add(cfg, "gateway", gw_options, err) != 0 || cfg_add(cfg, "limits", gw_limits_options, err) != 0 ||
-        cfg_add(cfg, "workers", gw_workers_options, err) != 0 ||
-        cfg_add(cfg, "rpc client", rpc_client_options, err) != 0 ||
-        cfg_add(cfg, "http", httpsrv_options, err) != 0 || cfg_add(cfg, "blend", blend_options, err) != 0 ||
-        cfg_add(cfg, "data", dataset_options, err) != 0 || cfg_add(cfg, "json", pbjson_options, err) != 0 ||
-        cfg_add(cfg, "redis", redisuv_options, err) != 0 ||
-        cfg_add(cfg, "cache", gw_cache_options, err) != 0 ||
-        cfg_add(cfg, "feedback", gw_feedback_options, err) != 0 || cfg_add(cfg, "log", log_options, err) != 0)
-        return -1;
-    return 0;
-}
 
 /* ------------------------------------------------------------ helpers */
 

@@ -30,13 +30,6 @@
 
 typedef struct gw gw_t;
 
-/* host, port, admin-host, admin-port, api-key (gateway section). */
-extern const cfg_option_t gw_options[];
-
-/* Adds every option table the gateway uses (its own, limits, workers,
- * http, rpc client, blend, dataset, json, log) to cfg. */
-int gw_add_options(cfg_t *cfg, err_t *err);
-
 /* Builds the gateway on loop from a parsed cfg: takes ownership of cat,
  * starts the worker clients and polling, registers metrics in reg. */
 gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_registry_t *reg, err_t *err);

@@ -12,6 +12,7 @@
  * exit 0.
  */
 #include "common/net/daemon.h"
+#include "services/gateway/gw_options.h"
 #include "services/gateway/gw_server.h"
 #include "services/gateway/gw_service.h"
 

@@ -38,6 +38,7 @@
 #include "recsys/v1/recommender.pb-c.h"
 #include "recsys/v1/worker.pb-c.h"
 #include "services/gateway/gw_catalog.h"
+#include "services/gateway/gw_options.h"
 #include "services/gateway/gw_server.h"
 
 /* ================================================================ fake workers */
