@@ -158,7 +158,7 @@ int cf_kind_parse(const char *s, cf_kind_t *out, err_t *err);
  * copy of the history and the popularity. Estimated seconds: the Cholesky
  * factorisation and inverse, n^3 flops at CF_EASE_FLOPS (measured on the
  * 2-core reference machine, bench/cf_knn.md), plus the Gram accumulation. */
-#define CF_EASE_FLOPS 1.5e11
+#define CF_EASE_FLOPS 1.0e11
 uint64_t cf_ease_peak_bytes(uint32_t n_items, uint32_t n_users, uint64_t nnz);
 double cf_ease_est_seconds(uint32_t n_items, uint64_t pair_count);
 /* The kind cf_train trains for p->kind == AUTO on d: EASE when both its

@@ -11,7 +11,7 @@
 const cfg_option_t cf_options[] = {
     {"cf-model", CFG_STRING, "auto", "CF model: auto (ease when it fits cf-ease-max-bytes and cf-ease-max-seconds, else als), als, ease, mf, itemknn, userknn or pop.", 0, 0},
     {"cf-ease-max-bytes", CFG_INT, "1073741824", "Auto picks EASE only if its peak training memory (4 n^2 bytes for n items, plus the history) is at most this.", 0, 1e15},
-    {"cf-ease-max-seconds", CFG_DOUBLE, "60", "Auto picks EASE only if its estimated training time (n^3 / 1.5e11 s for n items: Cholesky and inverse as measured on 2 cores, bench/cf_knn.md) is at most this.", 0, 1e9},
+    {"cf-ease-max-seconds", CFG_DOUBLE, "60", "Auto picks EASE only if its estimated training time (n^3 / 1e11 s for n items: Cholesky and inverse as measured on 2 cores, bench/cf_knn.md) is at most this.", 0, 1e9},
     {"cf-factors", CFG_INT, "64", "ALS latent factors.", 1, 1024},
     {"cf-iterations", CFG_INT, "15", "ALS iterations.", 0, 1000},
     {"cf-cg-steps", CFG_INT, "3", "Conjugate-gradient steps per row and ALS iteration.", 1, 100},
