@@ -248,6 +248,8 @@ static int read_knn(cf_model_t *m, const modelfile_t *mf, const char *path, err_
     uint32_t nu = m->n_users, ni = m->n_items;
     const void *rp, *col, *val, *q;
     uint64_t nnz;
+    if (m->dim != 0)
+        return err_set(err, "%s: dim %u, but a %s model has no factors", path, m->dim, cf_kind_name(m->kind));
     if (section(mf, path, "knn.row_ptr", MODELFILE_U64, (uint64_t)ni + 1, &rp, err) < 0 ||
         modelfile_section(mf, "knn.col", MODELFILE_U32, &col, &nnz, err) < 0 ||
         section(mf, path, "knn.val", MODELFILE_F32, nnz, &val, err) < 0)

@@ -3,7 +3,8 @@
  * history, user-kNN fold-in of a new user and a known user left out of his
  * own neighbours), the same against a brute-force reference with ratings,
  * similar items = the neighbour list, model file round trip, damaged knn
- * sections refused with the section named, and EASE's auto budget. */
+ * sections (and a nonzero dim) refused with the section named, and EASE's
+ * auto budget. */
 #include "testutil.h"
 
 #include <math.h>
@@ -283,6 +284,10 @@ static void test_corrupt_sections(void **state)
     /* A similarity that is not a number. */
     m->knn.val[0] = NAN;
     expect_refused(m, path, "knn.val");
+    m->knn.val[0] = 0.5f;
+    /* Factors claimed by a kind that has none (explanations would read them). */
+    m->dim = 3;
+    expect_refused(m, path, "has no factors");
     cf_model_release(m);
     /* userknn: a NaN norm, a column past the users. */
     m = train(CF_KIND_USERKNN, 2, 1.0f, 1);
