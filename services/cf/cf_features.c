@@ -521,6 +521,17 @@ int cf_featmap_score_all(const cf_featmap_t *f, const cf_model_t *m, cf_scratch_
 int cf_featmap_score_top(const cf_featmap_t *f, const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who,
                          const filter_t *filter, size_t k, float *out, err_t *err)
 {
+    if (m->kind == CF_KIND_ITEMKNN || m->kind == CF_KIND_USERKNN) {
+        /* No item columns or factors for the map to stand in for: every
+         * item keeps the neighbourhood score (a cold item's is 0 unless a
+         * neighbour reaches it), so the map's popularity scale never mixes
+         * with similarity sums. */
+        const float *all = cf_score_all(m, s, who, NULL, err);
+        if (!all)
+            return -1;
+        memcpy(out, all, (size_t)f->n_items * sizeof *out);
+        return 0;
+    }
     float *z = malloc(((size_t)f->nf + 1) * sizeof *z);
     if (!z)
         return err_set(err, "cf features: out of memory");

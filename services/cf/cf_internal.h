@@ -30,6 +30,16 @@ void cf_model_screen_init(cf_model_t *m);
 int cf_screen_scores(const cf_model_t *m, const float *u, const float *bias, const topk_filter_t *tf, size_t k,
                      float *scores);
 
+/* Neighbourhood scoring (cf_knn.c). Work floats cf_knn_scores needs. */
+size_t cf_knn_work_floats(const cf_model_t *m);
+/* scores (n_items) of the history (items, vals: n) for an itemknn or
+ * userknn model; self: the known user left out of userknn's neighbours
+ * (CF_NO_USER: none). Returns -1 for another kind. */
+int cf_knn_scores(const cf_model_t *m, const uint32_t *items, const float *vals, size_t n, uint32_t self,
+                  float *work, float *sc);
+/* S[a][b] of an itemknn model (0 when b is not among a's neighbours). */
+float cf_knn_item_sim(const cf_model_t *m, uint32_t a, uint32_t b);
+
 static inline float cf_als_conf(const cf_als_params_t *p, float r)
 {
     if (p->binary)

@@ -1,7 +1,9 @@
 /*
  * cf_io.c: CF models to and from the common model-file format.
  *
- * Kind "cf-<kind>" ("cf-als", "cf-ease", "cf-mf", "cf-pop"); every array is
+ * Kind "cf-<kind>" ("cf-als", "cf-ease", "cf-mf", "cf-pop", "cf-itemknn",
+ * "cf-userknn"; the knn kinds add the sections knn.row_ptr / knn.col /
+ * knn.val, a CSR matrix, and userknn knn.norm); every array is
  * its own section (f32 matrices row-major, used in place from the mapping);
  * sizes and every hyper-parameter are metadata, so a loaded model folds in
  * and filters exactly like the trained one. Loading checks each section's
@@ -12,6 +14,7 @@
 #include <errno.h>
 #include <float.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +74,12 @@ static int write_all(modelfile_writer_t *w, const cf_model_t *m, err_t *err)
     rc |= meta_num(w, "mf.reg", p->mf.reg, err);
     rc |= meta_num(w, "mf.bias_reg", p->mf.bias_reg, err);
     rc |= meta_num(w, "mf.reg_exp", p->mf.reg_exp, err);
+    rc |= meta_num(w, "itemknn.k", p->itemknn.k, err);
+    rc |= meta_num(w, "itemknn.shrink", p->itemknn.shrink, err);
+    rc |= meta_num(w, "itemknn.binary", p->itemknn.binary, err);
+    rc |= meta_num(w, "userknn.k", p->userknn.k, err);
+    rc |= meta_num(w, "userknn.shrink", p->userknn.shrink, err);
+    rc |= meta_num(w, "userknn.binary", p->userknn.binary, err);
     if (rc)
         return -1;
     if (modelfile_writer_add(w, "hist.row_ptr", MODELFILE_U64, m->hist.row_ptr, nu + 1, err) < 0 ||
@@ -90,6 +99,13 @@ static int write_all(modelfile_writer_t *w, const cf_model_t *m, err_t *err)
                                   modelfile_writer_add(w, "item_bias", MODELFILE_F32, m->item_bias, ni, err) < 0))
         return -1;
     if (m->kind == CF_KIND_EASE && modelfile_writer_add(w, "ease_b", MODELFILE_F32, m->ease_b, ni * ni, err) < 0)
+        return -1;
+    if ((m->kind == CF_KIND_ITEMKNN || m->kind == CF_KIND_USERKNN) &&
+        (modelfile_writer_add(w, "knn.row_ptr", MODELFILE_U64, m->knn.row_ptr, (size_t)m->knn.n_rows + 1, err) < 0 ||
+         modelfile_writer_add(w, "knn.col", MODELFILE_U32, m->knn.col, m->knn.nnz, err) < 0 ||
+         modelfile_writer_add(w, "knn.val", MODELFILE_F32, m->knn.val, m->knn.nnz, err) < 0))
+        return -1;
+    if (m->kind == CF_KIND_USERKNN && modelfile_writer_add(w, "knn.norm", MODELFILE_F32, m->knn_norm, nu, err) < 0)
         return -1;
     if (m->user_ids && add_ids(w, "user_ids", m->user_ids, m->n_users, err) < 0)
         return -1;
@@ -200,6 +216,71 @@ static int load_ids(const modelfile_t *mf, const char *path, const char *name, u
     return 0;
 }
 
+/* The neighbour parameters prefix.k / .shrink / .binary: required for the
+ * model's own kind, optional (defaults kept) for files of other kinds. */
+static int read_knn_params(const modelfile_t *mf, const char *path, const char *prefix, int required,
+                           cf_knn_params_t *p, err_t *err)
+{
+    char kk[32], ks[32], kb[32];
+    snprintf(kk, sizeof kk, "%s.k", prefix);
+    snprintf(ks, sizeof ks, "%s.shrink", prefix);
+    snprintf(kb, sizeof kb, "%s.binary", prefix);
+    if (!required && !modelfile_meta(mf, kk))
+        return 0;
+    uint32_t b;
+    if (meta_u32(mf, path, kk, &p->k, err) < 0 || meta_float(mf, path, ks, &p->shrink, err) < 0 ||
+        meta_u32(mf, path, kb, &b, err) < 0)
+        return -1;
+    p->binary = b != 0;
+    if (required && (p->k == 0 || p->k > 100000000u))
+        return err_set(err, "%s: metadata '%s' = %u out of range (1..1e8)", path, kk, p->k);
+    if (required && !(p->shrink >= 0.0f))
+        return err_set(err, "%s: metadata '%s' must be >= 0", path, ks);
+    return 0;
+}
+
+/* The knn sections: itemknn's neighbour matrix (n_items x n_items, at most
+ * itemknn.k per row, finite similarities), userknn's X^T (n_items x
+ * n_users, as many entries as the history) and user norms. */
+static int read_knn(cf_model_t *m, const modelfile_t *mf, const char *path, err_t *err)
+{
+    int item = m->kind == CF_KIND_ITEMKNN;
+    uint32_t nu = m->n_users, ni = m->n_items;
+    const void *rp, *col, *val, *q;
+    uint64_t nnz;
+    if (m->dim != 0)
+        return err_set(err, "%s: dim %u, but a %s model has no factors", path, m->dim, cf_kind_name(m->kind));
+    if (section(mf, path, "knn.row_ptr", MODELFILE_U64, (uint64_t)ni + 1, &rp, err) < 0 ||
+        modelfile_section(mf, "knn.col", MODELFILE_U32, &col, &nnz, err) < 0 ||
+        section(mf, path, "knn.val", MODELFILE_F32, nnz, &val, err) < 0)
+        return -1;
+    sparse_csr_view(&m->knn, ni, item ? ni : nu, nnz, rp, col, val);
+    if (sparse_csr_check(&m->knn, err) < 0)
+        return err_prefix(err, "%s: section 'knn'", path);
+    const float *v = val;
+    for (uint64_t e = 0; e < nnz; e++)
+        if (!isfinite(v[e]))
+            return err_set(err, "%s: section 'knn.val': entry %llu is not finite", path, (unsigned long long)e);
+    if (item) {
+        for (uint32_t i = 0; i < ni; i++)
+            if (m->knn.row_ptr[i + 1] - m->knn.row_ptr[i] > m->params.itemknn.k)
+                return err_set(err, "%s: section 'knn': item %u has more than itemknn.k = %u neighbours", path, i,
+                               m->params.itemknn.k);
+        return 0;
+    }
+    if (nnz != m->hist.nnz)
+        return err_set(err, "%s: section 'knn' has %llu entries, the history %llu", path, (unsigned long long)nnz,
+                       (unsigned long long)m->hist.nnz);
+    if (section(mf, path, "knn.norm", MODELFILE_F32, nu, &q, err) < 0)
+        return -1;
+    const float *nr = q;
+    for (uint32_t u = 0; u < nu; u++)
+        if (!(nr[u] >= 0.0f) || !isfinite(nr[u]))
+            return err_set(err, "%s: section 'knn.norm': user %u's norm is not a finite number >= 0", path, u);
+    m->knn_norm = nr;
+    return 0;
+}
+
 static int read_model(cf_model_t *m, const modelfile_t *mf, const char *path, err_t *err)
 {
     cf_params_t *p = &m->params;
@@ -225,6 +306,10 @@ static int read_model(cf_model_t *m, const modelfile_t *mf, const char *path, er
         meta_float(mf, path, "mf.bias_reg", &p->mf.bias_reg, err) < 0 ||
         meta_float(mf, path, "mf.reg_exp", &p->mf.reg_exp, err) < 0)
         return -1;
+    if (read_knn_params(mf, path, "itemknn", m->kind == CF_KIND_ITEMKNN, &p->itemknn, err) < 0 ||
+        read_knn_params(mf, path, "userknn", m->kind == CF_KIND_USERKNN, &p->userknn, err) < 0)
+        return -1;
+    p->itemknn.threads = p->userknn.threads = 1;
     double seed, fit;
     if (meta_double(mf, path, "als.seed", &seed, err) < 0 || meta_double(mf, path, "fit_seconds", &fit, err) < 0)
         return -1;
@@ -290,6 +375,8 @@ static int read_model(cf_model_t *m, const modelfile_t *mf, const char *path, er
             return -1;
         m->ease_b = q;
     }
+    if ((m->kind == CF_KIND_ITEMKNN || m->kind == CF_KIND_USERKNN) && read_knn(m, mf, path, err) < 0)
+        return -1;
     if (modelfile_has_section(mf, "user_ids") && load_ids(mf, path, "user_ids", nu, &m->user_ids, err) < 0)
         return -1;
     if (modelfile_has_section(mf, "item_ids") && load_ids(mf, path, "item_ids", ni, &m->item_ids, err) < 0)

@@ -94,6 +94,7 @@ void cf_model_release(cf_model_t *m)
     for (size_t i = 0; i < sizeof m->owned / sizeof m->owned[0]; i++)
         free(m->owned[i]);
     sparse_csr_free(&m->hist);
+    sparse_csr_free(&m->knn);
     vecq8_rows_free(&m->screen);
     idmap_free(m->user_ids);
     idmap_free(m->item_ids);

@@ -7,12 +7,19 @@
  *         a few warm-started conjugate-gradient steps (Takacs et al. 2011,
  *         as implicit's "cg" solver); scores are user . item factors.
  *   ease  EASE (Steck 2019): B = -P / diag(P), P = (X^T X + lambda I)^-1,
- *         diag(B) = 0, scores = x_u B. Dense items x items, so only for
- *         catalogs up to a few thousand items (cf-ease-max-items).
+ *         diag(B) = 0, scores = x_u B. Dense items x items (4 n^2 bytes,
+ *         ~n^3 flops), so auto picks it only within cf-ease-max-bytes and
+ *         cf-ease-max-seconds (cf_auto_kind).
  *   mf    explicit biased matrix factorisation r = mu + b_u + b_i + p_u . q_i
  *         (ALS with weighted-lambda regularisation) for rating prediction,
  *         predictions clipped to the training range; it can also rank.
  *   pop   popularity: training ratings per item (the fallback).
+ *   itemknn  item-based neighbourhood CF (cf_knn.c): a sparse top-k
+ *         item-item cosine matrix S with shrinkage; scores = sum over the
+ *         history of w_h * S[h].
+ *   userknn  user-based neighbourhood CF: the k training users nearest to
+ *         the history (cosine with shrinkage), scores = sum of their rows
+ *         weighted by similarity.
  * Every kind also keeps the training matrix (users' histories: seen items,
  * EASE's input, fold-in of known users) and the popularity counts, and
  * optionally the user and item external ids and the items' genres and years
@@ -51,7 +58,15 @@
 #define CF_NO_USER UINT32_MAX
 #define CF_MODEL_FORMAT "cf-1"
 
-typedef enum { CF_KIND_AUTO = 0, CF_KIND_POP, CF_KIND_ALS, CF_KIND_EASE, CF_KIND_MF } cf_kind_t;
+typedef enum {
+    CF_KIND_AUTO = 0,
+    CF_KIND_POP,
+    CF_KIND_ALS,
+    CF_KIND_EASE,
+    CF_KIND_MF,
+    CF_KIND_ITEMKNN,
+    CF_KIND_USERKNN
+} cf_kind_t;
 typedef enum { CF_CONF_LINEAR = 0, CF_CONF_LOG } cf_conf_t;
 
 typedef struct cf_als_params {
@@ -74,12 +89,24 @@ typedef struct cf_mf_params {
     uint64_t seed;
 } cf_mf_params_t;
 
+/* Neighbourhood CF (cf_knn.c): cosine with shrinkage,
+ * sim(a, b) = a . b / (|a| |b| + shrink), over the columns (itemknn) or rows
+ * (userknn) of X, X = 1 per interaction (binary) or the rating. */
+typedef struct cf_knn_params {
+    uint32_t k;      /* itemknn: neighbours kept per item; userknn: per request */
+    float shrink;
+    int binary;
+    uint32_t threads; /* training threads (the result does not depend on it) */
+} cf_knn_params_t;
+
 typedef struct cf_params {
-    cf_kind_t kind;          /* AUTO: EASE up to ease_max_items, else ALS */
-    uint32_t ease_max_items;
+    cf_kind_t kind;          /* AUTO: EASE when it fits the budget below, else ALS */
+    uint64_t ease_max_bytes; /* auto: EASE's peak training memory at most this */
+    double ease_max_seconds; /* auto: EASE's estimated training time at most this */
     cf_als_params_t als;
     cf_ease_params_t ease;
     cf_mf_params_t mf;
+    cf_knn_params_t itemknn, userknn;
 } cf_params_t;
 
 typedef struct cf_model {
@@ -95,6 +122,10 @@ typedef struct cf_model {
     const float *user_bias, *item_bias;
     /* ease */
     const float *ease_b;   /* n_items x n_items, row j: what item j adds to each score */
+    /* itemknn: n_items x n_items, row i = i's k neighbours (sim > 0) by
+     * column; userknn: n_items x n_users, X^T with the knn weights */
+    sparse_csr_t knn;
+    const float *knn_norm; /* userknn: n_users, |row u of X| */
     /* every kind */
     sparse_csr_t hist;     /* n_users x n_items training ratings */
     const float *pop;      /* n_items: training ratings per item */
@@ -120,8 +151,19 @@ void cf_params_default(cf_params_t *p);
 /* Options: cf-model, cf-factors, cf-iterations, cf-reg, cf-alpha, ... */
 extern const cfg_option_t cf_options[];
 int cf_params_from_cfg(const cfg_t *cfg, cf_params_t *p, err_t *err);
-const char *cf_kind_name(cf_kind_t kind); /* "auto", "pop", "als", "ease", "mf" */
+const char *cf_kind_name(cf_kind_t kind); /* "auto", "pop", "als", "ease", "mf", "itemknn", "userknn" */
 int cf_kind_parse(const char *s, cf_kind_t *out, err_t *err);
+/* EASE's cost model for the auto choice (deterministic: a function of the
+ * sizes only). Peak training bytes: the items x items float matrix, the
+ * copy of the history and the popularity. Estimated seconds: the Cholesky
+ * factorisation and inverse, n^3 flops at CF_EASE_FLOPS (measured on the
+ * 2-core reference machine, bench/cf_knn.md), plus the Gram accumulation. */
+#define CF_EASE_FLOPS 1.0e11
+uint64_t cf_ease_peak_bytes(uint32_t n_items, uint32_t n_users, uint64_t nnz);
+double cf_ease_est_seconds(uint32_t n_items, uint64_t pair_count);
+/* The kind cf_train trains for p->kind == AUTO on d: EASE when both its
+ * peak bytes and estimated seconds fit p's budget, else ALS. */
+cf_kind_t cf_auto_kind(const cf_params_t *p, const cf_data_t *d);
 
 /* ---- training (the result has one reference) */
 
@@ -131,12 +173,17 @@ int cf_train_als(const cf_data_t *d, const cf_als_params_t *p, cf_model_t **out,
 int cf_train_ease(const cf_data_t *d, const cf_ease_params_t *p, cf_model_t **out, err_t *err);
 int cf_train_mf(const cf_data_t *d, const cf_mf_params_t *p, cf_model_t **out, err_t *err);
 int cf_train_pop(const cf_data_t *d, cf_model_t **out, err_t *err);
+int cf_train_itemknn(const cf_data_t *d, const cf_knn_params_t *p, cf_model_t **out, err_t *err);
+int cf_train_userknn(const cf_data_t *d, const cf_knn_params_t *p, cf_model_t **out, err_t *err);
 
 /* Copies the user ids (users may be NULL), the item ids, genres and years of
  * the catalog (cat may be NULL) into the model: before saving, so that a
  * service can map external ids and filter without the dataset. Sizes must
  * not exceed the model's. */
 int cf_model_set_catalog(cf_model_t *m, const idmap_t *users, const catalog_t *cat, err_t *err);
+
+/* Bytes of an itemknn / userknn model's neighbour arrays (0 for other kinds). */
+uint64_t cf_knn_bytes(const cf_model_t *m);
 
 cf_model_t *cf_model_retain(cf_model_t *m);
 void cf_model_release(cf_model_t *m);
@@ -197,7 +244,8 @@ const float *cf_score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *
 const float *cf_score_all_top(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, const filter_t *f,
                               const uint64_t *allow, size_t k, size_t *history_used, err_t *err);
 /* Items most similar to item by behaviour (cosine of the factors for
- * als/mf, B's row for ease, co-occurrence cosine for pop), item excluded. */
+ * als/mf, B's row for ease, the neighbour list for itemknn (at most its k
+ * neighbours), co-occurrence cosine for pop and userknn), item excluded. */
 long cf_similar(const cf_model_t *m, cf_scratch_t *s, uint32_t item, const filter_t *filter, size_t k,
                 topk_item_t *out, err_t *err);
 /* Predicted ratings of items for who (mf only), clipped to [rmin, rmax]. */

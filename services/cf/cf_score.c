@@ -10,6 +10,7 @@
  *   ease  scores = sum over the history of w_h * B[h] (one axpy per item).
  *   pop   scores = training counts; also every model's answer to an empty
  *         history.
+ *   itemknn, userknn  cf_knn_scores (cf_knn.c) over the history.
  * For ALS and MF on big catalogs a caller that selects the top k lets the
  * int8 screen (cf_screen.c) score most items approximately: only items that
  * could be in the top k are scored exactly, the rest get -inf; the top k is
@@ -42,6 +43,8 @@ struct cf_scratch {
     size_t h_n;
     uint64_t *ev_keys;
     size_t ev_cap;
+    float *knn_work; /* userknn: cf_knn_work_floats */
+    size_t knn_cap;
 };
 
 cf_scratch_t *cf_scratch_new(void)
@@ -61,6 +64,7 @@ void cf_scratch_free(cf_scratch_t *s)
     free(s->h_items);
     free(s->h_vals);
     free(s->ev_keys);
+    free(s->knn_work);
     free(s);
 }
 
@@ -233,6 +237,11 @@ static int score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, 
             vec_axpy(sc, bin ? 1.0f : s->h_vals[h], m->ease_b + (size_t)s->h_items[h] * n, n);
         return 0;
     }
+    if (m->kind == CF_KIND_ITEMKNN || m->kind == CF_KIND_USERKNN) {
+        if (grow((void **)&s->knn_work, &s->knn_cap, cf_knn_work_floats(m), sizeof(float)) < 0)
+            return err_set(err, "cf: out of memory for scoring scratch");
+        return cf_knn_scores(m, s->h_items, s->h_vals, s->h_n, who->user, s->knn_work, sc);
+    }
     if (user_vec(m, s, who, err) < 0)
         return -1;
     if (m->kind == CF_KIND_ALS) {
@@ -337,6 +346,17 @@ long cf_similar(const cf_model_t *m, cf_scratch_t *s, uint32_t item, const filte
             sc[j] *= self * m->item_inv_norm[j];
     } else if (m->kind == CF_KIND_EASE) {
         memcpy(sc, m->ease_b + (size_t)item * n, n * sizeof *sc);
+    } else if (m->kind == CF_KIND_ITEMKNN) {
+        /* The neighbour list only: the other items get -inf and are cut. */
+        for (size_t j = 0; j < n; j++)
+            sc[j] = -INFINITY;
+        sparse_view_t r = sparse_csr_row(&m->knn, item);
+        for (size_t e = 0; e < r.nnz; e++)
+            sc[r.idx[e]] = r.val[e];
+        long got = select_top(m, s, filter, item, k, out, err);
+        while (got > 0 && !(out[got - 1].score > -INFINITY))
+            got--;
+        return got;
     } else {
         /* Co-occurrence cosine: users who have the item, their other items. */
         memset(sc, 0, n * sizeof *sc);
@@ -417,6 +437,8 @@ uint32_t cf_explain(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, u
         float v;
         if (m->kind == CF_KIND_EASE)
             v = (m->params.ease.binary ? 1.0f : s->h_vals[h]) * m->ease_b[(size_t)j * m->n_items + item];
+        else if (m->kind == CF_KIND_ITEMKNN)
+            v = (m->params.itemknn.binary ? 1.0f : s->h_vals[h]) * cf_knn_item_sim(m, j, item);
         else if (d)
             v = vec_dot(m->item_f + (size_t)j * d, m->item_f + (size_t)item * d, d) * m->item_inv_norm[j];
         else

@@ -754,6 +754,7 @@ static uint64_t model_bytes(const cf_model_t *m)
         b += (nu + ni) * 4;
     if (m->kind == CF_KIND_EASE)
         b += ni * ni * 4;
+    b += cf_knn_bytes(m);
     if (m->genre_mask)
         b += ni * 12;
     if (m->user_ids)
