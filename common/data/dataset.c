@@ -88,9 +88,14 @@ static void tmdb_coverage(dataset_t *ds, const unsigned char *matched, const cha
     snprintf(b[0], 32, "%u", st->records);
     snprintf(b[1], 32, "%u", st->linked);
     snprintf(b[2], 32, "%u", st->matched);
-    snprintf(b[3], 32, "%u/%u", st->rated_matched, st->rated_items);
-    snprintf(b[4], 32, "%.1f%%",
-             st->ratings ? 100.0 * (double)st->ratings_covered / (double)st->ratings : 0.0);
+    if (ds->ratings) {
+        snprintf(b[3], 32, "%u/%u", st->rated_matched, st->rated_items);
+        snprintf(b[4], 32, "%.1f%%",
+                 st->ratings ? 100.0 * (double)st->ratings_covered / (double)st->ratings : 0.0);
+    } else {
+        snprintf(b[3], 32, "n/a (no ratings)");
+        snprintf(b[4], 32, "n/a (no ratings)");
+    }
     snprintf(b[5], 32, "%u", st->shared);
     log_kv(LOG_INFO, "tmdb join", "tmdb", what, "records", b[0], "linked_items", b[1],
            "matched_items", b[2], "rated_items_matched", b[3], "ratings_covered", b[4],
