@@ -16,8 +16,7 @@
 #include "common/data/dataset_loaders.h"
 
 /* Copies list l of TMDB record j onto item i; 1 when anything was copied. */
-static int copy_list(catalog_t *c, uint32_t i, const catalog_t *tc, uint32_t j, catalog_list_t l,
-                     err_t *err)
+static int copy_list(catalog_t *c, uint32_t i, const catalog_t *tc, uint32_t j, catalog_list_t l, err_t *err)
 {
     uint32_t n = catalog_list_len(tc, j, l);
     for (uint32_t k = 0; k < n; k++) {
@@ -90,8 +89,8 @@ static int join(dataset_t *ds, const catalog_t *tc, unsigned char *matched, err_
     return rc;
 }
 
-int ds_join_tmdb(dataset_t *ds, const ds_src_t *tsrc, const char *what,
-                 const dataset_opts_t *opts, unsigned char *matched, err_t *err)
+int ds_join_tmdb(dataset_t *ds, const ds_src_t *tsrc, const char *what, const dataset_opts_t *opts,
+                 unsigned char *matched, err_t *err)
 {
     if (ds->layout != DATASET_MLCSV)
         return err_set(err,

@@ -61,12 +61,14 @@ static const char tm_movies[] =
     "0,[],4912,\"[{\"\"id\"\": 4688, \"\"name\"\": \"\"microfilm\"\"}]\",\"CIA assassin by night.\","
     "2002-12-30,Confessions of a Dangerous Mind,6.6,281,13.6\n"
     "0,[],77,[],Memento overview.,2000-10-11,Memento,8.1,4560,9.5\n"
-    "0,[],500,\"[{\"\"id\"\": 1, \"\"name\"\": \"\"heist\"\"}]\",Unlinked.,1992-09-02,Reservoir Dogs,7.9,3697,8.1\n";
+    "0,[],500,\"[{\"\"id\"\": 1, \"\"name\"\": \"\"heist\"\"}]\",Unlinked.,1992-09-02,Reservoir "
+    "Dogs,7.9,3697,8.1\n";
 
 static const char tm_credits[] =
     "movie_id,title,cast,crew\n"
     "862,Toy Story,\"[{\"\"name\"\": \"\"Tim Allen\"\", \"\"order\"\": 1}, "
-    "{\"\"name\"\": \"\"Tom Hanks\"\", \"\"order\"\": 0}, {\"\"name\"\": \"\"Don Rickles\"\", \"\"order\"\": 2}]\","
+    "{\"\"name\"\": \"\"Tom Hanks\"\", \"\"order\"\": 0}, {\"\"name\"\": \"\"Don Rickles\"\", \"\"order\"\": "
+    "2}]\","
     "\"[{\"\"job\"\": \"\"Director\"\", \"\"name\"\": \"\"John Lasseter\"\"}]\"\n"
     "4912,Confessions,\"[{\"\"name\"\": \"\"Sam Rockwell\"\", \"\"order\"\": 0}]\","
     "\"[{\"\"job\"\": \"\"Director\"\", \"\"name\"\": \"\"George Clooney\"\"}]\"\n";
@@ -243,8 +245,8 @@ static void test_join_errors(void **state)
     snprintf(want, sizeof want, "tmdb %s: tmdb_5000_credits.csv:2: cast: not a JSON array", tm);
     load_err(ml, &o, want);
     put(tm, "tmdb_5000_credits.csv", "movie_id,title,cast,crew\n862,T,[],[]\n862,T,[],[]\n");
-    snprintf(want, sizeof want,
-             "tmdb %s: tmdb_5000_credits.csv:3: second credits row for movie_id '862'", tm);
+    snprintf(want, sizeof want, "tmdb %s: tmdb_5000_credits.csv:3: second credits row for movie_id '862'",
+             tm);
     load_err(ml, &o, want);
     put(tm, "tmdb_5000_movies.csv", "id,title\n862,Toy Story\n862,Again\n");
     rm(tm, "tmdb_5000_credits.csv");
@@ -273,10 +275,11 @@ static void test_join_errors(void **state)
     load_err(tm, &o, want);
     char *hk = testutil_tmpdir("tj-100k");
     put(hk, "u.item", "1|Toy Story (1995)|01-Jan-1995||http://x|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0\n");
-    put(hk, "u.genre", "unknown|0\nAction|1\nAdventure|2\nAnimation|3\nChildren's|4\nComedy|5\n"
-                       "Crime|6\nDocumentary|7\nDrama|8\nFantasy|9\nFilm-Noir|10\nHorror|11\n"
-                       "Musical|12\nMystery|13\nRomance|14\nSci-Fi|15\nThriller|16\nWar|17\n"
-                       "Western|18\n");
+    put(hk, "u.genre",
+        "unknown|0\nAction|1\nAdventure|2\nAnimation|3\nChildren's|4\nComedy|5\n"
+        "Crime|6\nDocumentary|7\nDrama|8\nFantasy|9\nFilm-Noir|10\nHorror|11\n"
+        "Musical|12\nMystery|13\nRomance|14\nSci-Fi|15\nThriller|16\nWar|17\n"
+        "Western|18\n");
     put(hk, "u.data", "1\t1\t5\t874965758\n");
     snprintf(want, sizeof want,
              "tmdb %s: layout ml-100k has no links to TMDB ids; the join needs a MovieLens CSV "
@@ -306,8 +309,7 @@ static void test_join_in_memory(void **state)
         fail_msg("%s", err.msg);
     assert_int_equal(ds->tmdb.matched, 4);
     assert_true(ds->tmdb.credits);
-    assert_string_equal(catalog_list_at(ds->catalog, find(ds, "6"), CATALOG_CAST, 0),
-                        "Sam Rockwell");
+    assert_string_equal(catalog_list_at(ds->catalog, find(ds, "6"), CATALOG_CAST, 0), "Sam Rockwell");
     dataset_free(ds);
     o.tmdb_nfiles = 0; /* neither files nor a directory: no join */
     if (dataset_load_files(files, 2, &ds, &o, &err) != 0)
@@ -344,8 +346,10 @@ static void test_option(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_join_without_credits), cmocka_unit_test(test_join_with_credits),
-        cmocka_unit_test(test_join_errors),          cmocka_unit_test(test_join_in_memory),
+        cmocka_unit_test(test_join_without_credits),
+        cmocka_unit_test(test_join_with_credits),
+        cmocka_unit_test(test_join_errors),
+        cmocka_unit_test(test_join_in_memory),
         cmocka_unit_test(test_option),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
