@@ -16,6 +16,8 @@
 # Options (each also an environment variable):
 #   --data DIR        RECSYS_DATA        serve this MovieLens/TMDB/plain dataset
 #                                        instead of the demo data
+#   --tmdb DIR        RECSYS_TMDB        join this TMDB 5000 directory onto a
+#                                        MovieLens CSV --data (links.csv tmdbId)
 #   --no-install      RECSYS_NO_INSTALL=1  never call apt-get
 #   --bin-dir DIR     RECSYS_BIN_DIR     use these binaries, do not build
 #   --build-dir DIR   RECSYS_BUILD_DIR   build here (default: build/)
@@ -34,10 +36,11 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROG="deploy/local.sh"
 
 die() { echo "$PROG: $*" >&2; exit 1; }
-usage() { sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 cmd=""
 data=${RECSYS_DATA:-}
+tmdb=${RECSYS_TMDB:-}
 no_install=${RECSYS_NO_INSTALL:-0}
 bin_dir=${RECSYS_BIN_DIR:-}
 build_dir=${RECSYS_BUILD_DIR:-$REPO/build}
@@ -51,6 +54,8 @@ while [ $# -gt 0 ]; do
         up|down|status|examples) cmd=$1 ;;
         --data) data=${2:?--data needs a directory}; shift ;;
         --data=*) data=${1#*=} ;;
+        --tmdb) tmdb=${2:?--tmdb needs a directory}; shift ;;
+        --tmdb=*) tmdb=${1#*=} ;;
         --no-install) no_install=1 ;;
         --bin-dir) bin_dir=${2:?--bin-dir needs a directory}; shift ;;
         --bin-dir=*) bin_dir=${1#*=} ;;
@@ -348,6 +353,18 @@ do_up() {
         fi
     fi
 
+    # TMDB 5000 metadata joined onto a MovieLens CSV dataset: every binary
+    # that loads the data gets --tmdb, so all see the same catalog.
+    local tmdb_opt=()
+    if [ -n "$tmdb" ]; then
+        [ -f "$tmdb/tmdb_5000_movies.csv" ] || die "--tmdb $tmdb has no tmdb_5000_movies.csv"
+        [ -f "$data/links.csv" ] ||
+            die "--tmdb needs a MovieLens CSV --data with links.csv (tmdbId) to join on; $data has none"
+        tmdb=$(cd "$tmdb" && pwd)
+        tmdb_opt=(--tmdb "$tmdb")
+        echo "joining TMDB metadata from $tmdb (see recsys-data info --data $data --tmdb $tmdb)"
+    fi
+
     # A catalog without ratings (TMDB 5000): nothing for CF to learn from, so
     # no CF worker; the gateway answers from the content model alone
     # (flagged degraded) and its /readyz stays 503 by design.
@@ -374,6 +391,7 @@ CF_PORT=$CF_PORT
 CF_ADMIN=$CF_ADMIN
 REDIS_PORT=$REDIS_PORT
 DATA='$data'
+TMDB='$tmdb'
 CATALOG_ONLY=$catalog_only
 EOF
 
@@ -388,11 +406,11 @@ EOF
 
     local allow=()
     [ $catalog_only = 1 ] && allow=(--allow-missing-ratings)
-    start content "$bin_dir/recsys-content" serve --data "$data" "${allow[@]}" \
+    start content "$bin_dir/recsys-content" serve --data "$data" "${tmdb_opt[@]}" "${allow[@]}" \
         --listen "tcp://127.0.0.1:$CONTENT_PORT" --admin-host 127.0.0.1 --admin-port "$CONTENT_ADMIN"
-    [ $catalog_only = 1 ] || start cf "$bin_dir/recsys-cf" serve --data "$data" \
+    [ $catalog_only = 1 ] || start cf "$bin_dir/recsys-cf" serve --data "$data" "${tmdb_opt[@]}" \
         --listen "tcp://127.0.0.1:$CF_PORT" --admin-host 127.0.0.1 --admin-port "$CF_ADMIN"
-    start gateway "$bin_dir/recsys-gateway" --data "$data" "${allow[@]}" \
+    start gateway "$bin_dir/recsys-gateway" --data "$data" "${tmdb_opt[@]}" "${allow[@]}" \
         --host 127.0.0.1 --port "$HTTP_PORT" --admin-host 127.0.0.1 --admin-port "$GW_ADMIN" \
         --content-url "tcp://127.0.0.1:$CONTENT_PORT" --cf-url "tcp://127.0.0.1:$CF_PORT" \
         --redis-host 127.0.0.1 --redis-port "$REDIS_PORT"

@@ -654,6 +654,22 @@ static void cmd_info(const dataset_t *ds, double ms)
     printf("tag_rows\t%llu\n", (unsigned long long)ds->tag_rows);
     printf("links\t%llu\t(%llu without tmdbId)\n", (unsigned long long)ds->link_rows,
            (unsigned long long)ds->links_without_tmdb);
+    if (ds->tmdb.joined) {
+        const dataset_tmdb_join_t *t = &ds->tmdb;
+        printf("tmdb_records\t%u\t(credits: %s)\n", t->records, t->credits ? "yes" : "no");
+        printf("tmdb_linked_items\t%u\t(items with a tmdbId)\n", t->linked);
+        printf("tmdb_matched_items\t%u\t(%.1f%% of %u items; %u TMDB records used, %u items "
+               "share a record)\n",
+               t->matched, n ? 100.0 * t->matched / n : 0.0, n, t->records_used, t->shared);
+        printf("tmdb_matched_rated_items\t%u\t(of %u rated items)\n", t->rated_matched,
+               t->rated_items);
+        printf("tmdb_ratings_covered\t%llu\t(%.1f%% of %llu ratings)\n",
+               (unsigned long long)t->ratings_covered,
+               t->ratings ? 100.0 * (double)t->ratings_covered / (double)t->ratings : 0.0,
+               (unsigned long long)t->ratings);
+        printf("tmdb_items_gained\toverview %u\tkeywords %u\tcast %u\tdirectors %u\n",
+               t->with_overview, t->with_keywords, t->with_cast, t->with_directors);
+    }
     if (ds->ratings) {
         const ratings_t *r = ds->ratings;
         printf("ratings\t%zu\t(from %s)\n", r->n, ds->ratings_name);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/base/log.h"
 #include "common/data/dataset_loaders.h"
 #include "common/text/utf8.h"
 
@@ -32,6 +33,13 @@ const cfg_option_t dataset_options[] = {
      "`recsys-data export-feedback`): a known (user, item) pair is replaced, last row wins; new "
      "users are added; an unknown item is an error.",
      0, 0},
+    {"tmdb", CFG_STRING, NULL,
+     "TMDB 5000 directory (tmdb_5000_movies.csv, optional tmdb_5000_credits.csv) joined onto a "
+     "MovieLens CSV dataset through links.csv tmdbId: matched items gain overview, keywords, votes "
+     "and, with the credits file, cast and directors; MovieLens titles and genres stay; items "
+     "without a match keep their MovieLens data; a TMDB id linked by several items joins each; "
+     "a layout without links.csv is an error.",
+     0, 0},
     CFG_END,
 };
 
@@ -44,6 +52,8 @@ void dataset_opts_from_cfg(const cfg_t *cfg, dataset_opts_t *opts)
     opts->max_cast = (uint32_t)cfg_int(cfg, "max-cast");
     const char *xr = cfg_str(cfg, "extra-ratings");
     opts->extra_ratings = (xr && xr[0]) ? xr : NULL;
+    const char *tm = cfg_str(cfg, "tmdb");
+    opts->tmdb = (tm && tm[0]) ? tm : NULL;
 }
 
 /* ---- load ---- */
@@ -57,6 +67,39 @@ void dataset_free(dataset_t *ds)
     catalog_free(ds->catalog);
     free(ds->path);
     free(ds);
+}
+
+/* The join's rating coverage (from the final rating statistics) and its
+ * log line. */
+static void tmdb_coverage(dataset_t *ds, const unsigned char *matched, const char *what)
+{
+    dataset_tmdb_join_t *st = &ds->tmdb;
+    const catalog_t *c = ds->catalog;
+    for (uint32_t i = 0; i < catalog_size(c); i++) {
+        uint32_t n = catalog_rating_count(c, i);
+        st->ratings += n;
+        st->rated_items += n > 0;
+        if (matched[i]) {
+            st->ratings_covered += n;
+            st->rated_matched += n > 0;
+        }
+    }
+    char b[8][32];
+    snprintf(b[0], 32, "%u", st->records);
+    snprintf(b[1], 32, "%u", st->linked);
+    snprintf(b[2], 32, "%u", st->matched);
+    if (ds->ratings) {
+        snprintf(b[3], 32, "%u/%u", st->rated_matched, st->rated_items);
+        snprintf(b[4], 32, "%.1f%%",
+                 st->ratings ? 100.0 * (double)st->ratings_covered / (double)st->ratings : 0.0);
+    } else {
+        snprintf(b[3], 32, "n/a (no ratings)");
+        snprintf(b[4], 32, "n/a (no ratings)");
+    }
+    snprintf(b[5], 32, "%u", st->shared);
+    log_kv(LOG_INFO, "tmdb join", "tmdb", what, "records", b[0], "linked_items", b[1],
+           "matched_items", b[2], "rated_items_matched", b[3], "ratings_covered", b[4],
+           "items_sharing_a_record", b[5], "credits", st->credits ? "yes" : "no", NULL);
 }
 
 static int load_src(const ds_src_t *src, const char *path, dataset_layout_t layout,
@@ -99,6 +142,19 @@ static int load_src(const ds_src_t *src, const char *path, dataset_layout_t layo
     default:
         rc = err_set(err, "unknown layout");
     }
+    /* The TMDB join, before the catalog is finished (it appends lists). */
+    ds_src_t tsrc = {opts->tmdb, opts->tmdb_files, opts->tmdb_nfiles};
+    bool tmdb = opts->tmdb_nfiles > 0 || (opts->tmdb && opts->tmdb[0]);
+    unsigned char *matched = NULL;
+    if (rc == 0 && tmdb) {
+        if (opts->tmdb_nfiles > 0)
+            tsrc.dir = NULL;
+        matched = calloc(catalog_size(ds->catalog) ? catalog_size(ds->catalog) : 1, 1);
+        if (matched == NULL)
+            rc = err_set(err, "out of memory");
+        else
+            rc = ds_join_tmdb(ds, &tsrc, tsrc.dir ? tsrc.dir : "(memory)", opts, matched, err);
+    }
     if (rc == 0)
         rc = catalog_finish(ds->catalog, err);
     /* The one place extra ratings join, whatever the layout; the merge
@@ -110,6 +166,9 @@ static int load_src(const ds_src_t *src, const char *path, dataset_layout_t layo
         catalog_set_rating_stats(ds->catalog, ds->ratings->item, ds->ratings->value,
                                  ds->ratings->n) != 0)
         rc = err_set(err, "out of memory");
+    if (rc == 0 && tmdb)
+        tmdb_coverage(ds, matched, tsrc.dir ? tsrc.dir : "(memory)");
+    free(matched);
     if (rc != 0) {
         dataset_free(ds);
         return -1;

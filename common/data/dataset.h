@@ -44,6 +44,33 @@
  *    then the catalog loads alone, ds->ratings is NULL and ds->ratings_note
  *    says why (the shared ml-1m copy has no ratings.dat).
  *
+ * Joining TMDB 5000 (opts.tmdb, the --tmdb option): a MovieLens ml-csv
+ * dataset with links.csv gets, for each item whose tmdbId is the id of a
+ * record of the TMDB directory's tmdb_5000_movies.csv, that record's
+ * overview (replacing none: MovieLens has no overview), keywords, vote
+ * average / count / popularity, and its year when the MovieLens title has
+ * none; with tmdb_5000_credits.csv also its cast (billing order, max_cast)
+ * and directors. Without the credits file the items get no cast or
+ * director (there is nothing else to take them from). The MovieLens id,
+ * title and genres stay: TMDB genres are not added (the two genre
+ * vocabularies differ, and MovieLens genres are what filters and the
+ * evaluation use).
+ *  - An item without a tmdbId, or whose tmdbId is not in the TMDB file,
+ *    keeps its MovieLens data unchanged.
+ *  - A TMDB id that several items link to (ml-latest-small: 4912, movieIds
+ *    6003 and 144606, the same film listed twice) is joined to each.
+ *  - TMDB records no item links to are not added: the catalog is the
+ *    MovieLens one.
+ *  - Malformed TMDB input is an error naming the directory, the file and
+ *    the line ("tmdb /d: tmdb_5000_movies.csv:12: keywords: not a JSON
+ *    array"), as is a missing tmdb_5000_movies.csv.
+ *  - Any other layout (ml-100k, ml-dat, tmdb-5000, plain), or ml-csv
+ *    without links.csv, is an error: it has no tmdbId to join on, and a
+ *    join asked for but silently skipped would leave a model believed to
+ *    have the metadata without it.
+ * ds->tmdb holds the join statistics (matched items, share of ratings
+ * covered); dataset_load logs them in one line ("tmdb join").
+ *
  * The plain format (CSV, RFC 4180, UTF-8, LF or CRLF, one header row):
  *
  *  ratings.csv  header names the columns, in any order:
@@ -93,6 +120,13 @@ typedef enum {
     DATASET_PLAIN,
 } dataset_layout_t;
 
+/* An in-memory file, for dataset_load_files (tests, fuzzing). */
+typedef struct dataset_file {
+    const char *name; /* "movies.csv" */
+    const char *data;
+    size_t len;
+} dataset_file_t;
+
 typedef struct dataset_opts {
     /* Load the catalog alone when the ratings file is absent. */
     bool allow_missing_ratings;
@@ -108,7 +142,34 @@ typedef struct dataset_opts {
      * e.g. the feedback exported by `recsys-data export-feedback`; see
      * dataset_merge_ratings_file(). Ignored with skip_ratings. */
     const char *extra_ratings;
+    /* A TMDB 5000 directory (tmdb_5000_movies.csv, optional
+     * tmdb_5000_credits.csv) joined onto the catalog through links.csv
+     * tmdbId (NULL or "": none); see "Joining TMDB 5000" below. */
+    const char *tmdb;
+    /* In-memory TMDB files used instead of the tmdb directory when
+     * tmdb_nfiles > 0 (tests, fuzzing). */
+    const dataset_file_t *tmdb_files;
+    size_t tmdb_nfiles;
 } dataset_opts_t;
+
+/* What the TMDB join did (dataset_t.tmdb), all zero without opts.tmdb. */
+typedef struct dataset_tmdb_join {
+    bool joined;              /* opts.tmdb was given and joined */
+    bool credits;             /* tmdb_5000_credits.csv was read */
+    uint32_t records;         /* movies in tmdb_5000_movies.csv */
+    uint32_t linked;          /* catalog items with a tmdbId */
+    uint32_t matched;         /* items whose tmdbId is a TMDB record: joined */
+    uint32_t records_used;    /* distinct TMDB records joined to some item */
+    uint32_t shared;          /* matched items whose record joined another item too */
+    uint32_t with_overview;   /* matched items that got a non-empty overview */
+    uint32_t with_keywords;   /* matched items that got keywords */
+    uint32_t with_cast;       /* matched items that got cast (credits only) */
+    uint32_t with_directors;  /* matched items that got directors (credits only) */
+    uint32_t rated_items;     /* items with at least one rating */
+    uint32_t rated_matched;   /* of those, matched */
+    uint64_t ratings;         /* ratings loaded (after extra ratings) */
+    uint64_t ratings_covered; /* ratings of matched items */
+} dataset_tmdb_join_t;
 
 typedef struct dataset {
     dataset_layout_t layout;
@@ -124,17 +185,11 @@ typedef struct dataset {
     uint64_t tag_rows;      /* rows of tags.csv / tags.dat */
     uint64_t link_rows;     /* rows of links.csv */
     uint64_t links_without_tmdb;
+    dataset_tmdb_join_t tmdb; /* the --tmdb join, when asked */
 } dataset_t;
 
-/* An in-memory file, for dataset_load_files (tests, fuzzing). */
-typedef struct dataset_file {
-    const char *name; /* "movies.csv" */
-    const char *data;
-    size_t len;
-} dataset_file_t;
-
 /* Options of this module for binaries: data, ratings-file,
- * allow-missing-ratings, max-cast, extra-ratings. */
+ * allow-missing-ratings, max-cast, extra-ratings, tmdb. */
 extern const cfg_option_t dataset_options[];
 /* Fills opts from a parsed configuration holding dataset_options; the
  * strings point into cfg. */

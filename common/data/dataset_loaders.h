@@ -14,6 +14,12 @@ int ds_load_mlcsv(dataset_t *ds, const ds_src_t *src, const dataset_opts_t *opts
 int ds_load_tmdb(dataset_t *ds, const ds_src_t *src, const dataset_opts_t *opts, err_t *err);
 int ds_load_plain(dataset_t *ds, const ds_src_t *src, const char *ratings_name,
                   const dataset_opts_t *opts, err_t *err);
+/* The --tmdb join (dataset_tmdbjoin.c): reads the TMDB files of tsrc
+ * (named `what` in errors) and joins them onto ds's unfinished ml-csv
+ * catalog through its tmdb ids, filling ds->tmdb (but its rating
+ * coverage) and setting matched[i] for each joined item. */
+int ds_join_tmdb(dataset_t *ds, const ds_src_t *tsrc, const char *what,
+                 const dataset_opts_t *opts, unsigned char *matched, err_t *err);
 /* Layout of the files of a directory source. */
 int ds_detect_src(const ds_src_t *src, const char *what, dataset_layout_t *out, err_t *err);
 

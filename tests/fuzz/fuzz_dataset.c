@@ -3,11 +3,14 @@
  *
  * Input: one selector byte, then the files' contents separated by NUL bytes.
  * The selector's low bits pick the layout (its file names, in order below),
- * bit 3 sets allow_missing_ratings and bit 4 caps the cast at 2. */
+ * bit 3 sets allow_missing_ratings and bit 4 caps the cast at 2. Layout 5
+ * is the --tmdb join: movies.csv and links.csv are the dataset (catalog
+ * only), the two TMDB files its in-memory TMDB directory. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base/log.h"
 #include "common/data/dataset.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -18,7 +21,9 @@ static const char *const layouts[][4] = {
     {"movies.csv", "ratings.csv", "tags.csv", "links.csv"},
     {"tmdb_5000_movies.csv", "tmdb_5000_credits.csv", NULL, NULL},
     {"ratings.csv", "items.csv", NULL, NULL},
+    {"movies.csv", "links.csv", "tmdb_5000_movies.csv", "tmdb_5000_credits.csv"},
 };
+#define TMDB_JOIN 5
 
 static void walk(const dataset_t *ds)
 {
@@ -52,9 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 1 << 16)
         return 0;
+    if (log_level() != LOG_OFF) /* the join's log line, once per input */
+        log_setup("fuzz", LOG_OFF);
     unsigned sel = data[0];
     size_t nl = sizeof layouts / sizeof layouts[0], pick = sel & 7;
-    bool seed_tags = pick == 7;
+    bool seed_tags = pick == 7, tmdb_join = pick == TMDB_JOIN;
     const char *const *names = layouts[pick % nl];
     /* Split the rest on NUL into at most 4 files, each in its own buffer. */
     dataset_file_t files[4];
@@ -81,8 +88,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             dataset_seed_tags_free(t);
     } else {
         dataset_opts_t o = {.allow_missing_ratings = (sel & 8) != 0, .max_cast = (sel & 16) ? 2 : 0};
+        size_t nd = nf;
+        if (tmdb_join) {
+            o.allow_missing_ratings = true;
+            nd = nf < 2 ? nf : 2;
+            o.tmdb_files = files + nd;
+            o.tmdb_nfiles = nf - nd;
+            if (o.tmdb_nfiles == 0) /* an empty TMDB directory: its error path */
+                o.tmdb = "(none)";
+        }
         dataset_t *ds;
-        if (dataset_load_files(files, nf, &ds, &o, &err) == 0) {
+        if (dataset_load_files(files, nd, &ds, &o, &err) == 0) {
+            if (tmdb_join && ds->tmdb.matched > ds->tmdb.linked)
+                abort();
             walk(ds);
             dataset_free(ds);
         }

@@ -6,7 +6,8 @@
 # call; status; down stops every process it started (pids gone, ports free).
 # Also: a missing binary or a missing command is a clear failure (exit 3
 # naming it), not a pretended start; with ../shared, a TMDB catalog without
-# ratings starts without a CF worker. Skips (77) while a service binary or its
+# ratings starts without a CF worker, and --tmdb joins TMDB onto
+# ml-latest-small in every process (refused without links.csv). Skips (77) while a service binary or its
 # serve command does not exist yet.
 set -u
 REPO=${RECSYS_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -134,4 +135,32 @@ if [ -f "$TMDB/tmdb_5000_movies.csv" ]; then
     ok "TMDB 5000 (no ratings): content worker + gateway, similar items from the content model, down clean"
 else
     echo "note: $TMDB absent: the catalog-only start is not tested"
+fi
+
+# ---- --tmdb: refused without a links.csv to join on; with ml-latest-small
+# every process loads the joined catalog
+ML=${RECSYS_SHARED:-$REPO/../shared}/data/ml-latest-small
+if [ -f "$TMDB/tmdb_5000_movies.csv" ] && [ -f "$ML/links.csv" ]; then
+    P4=$(free_port)
+    RECSYS_HTTP_PORT=$P4 bash "$LOCAL" up --no-install --bin-dir "$BIN" --state "$T/s3" --tmdb "$TMDB" >"$T/up4.out" 2>&1
+    rc=$?
+    [ $rc = 1 ] || fail "--tmdb with the demo data: exit $rc, want 1"
+    grep -q "needs a MovieLens CSV --data with links.csv" "$T/up4.out" || fail "--tmdb refusal: $(cat "$T/up4.out")"
+    ls "$T"/s3/*.pid >/dev/null 2>&1 && fail "--tmdb refusal started something"
+    ok "--tmdb without a links.csv dataset: refused before starting anything"
+    RECSYS_HTTP_PORT=$P4 bash "$LOCAL" up --no-install --bin-dir "$BIN" --state "$T/s2" --data "$ML" --tmdb "$TMDB" \
+        >"$T/up5.out" 2>&1 || fail "up on ml-latest-small --tmdb: $(tail -n 20 "$T/up5.out")"
+    for s in content cf gateway; do
+        grep -q '"msg":"tmdb join".*"matched_items":3537' "$T/s2/$s.log" || fail "$s did not join TMDB"
+    done
+    c=$(curl -s -o "$T/item.out" -w '%{http_code}' "http://127.0.0.1:$P4/v1/items?q=toy%20story%20(1995)&k=1")
+    [ "$c" = 200 ] || fail "item search: $c"
+    grep -q '"overview":"Led by Woody' "$T/item.out" || fail "Toy Story has no TMDB overview: $(head -c 300 "$T/item.out")"
+    c=$(curl -s -o "$T/sim.out" -w '%{http_code}' "http://127.0.0.1:$P4/v1/items/1/similar?k=5")
+    [ "$c" = 200 ] || fail "similar (--tmdb): $c"
+    grep -q '"item_id":"3114"' "$T/sim.out" || fail "Toy Story 2 not similar to Toy Story: $(head -c 300 "$T/sim.out")"
+    bash "$LOCAL" down --state "$T/s2" >/dev/null 2>&1 || fail "down (--tmdb)"
+    ok "ml-latest-small --tmdb: content, CF and gateway joined 3537 items; overview served; Toy Story 2 similar"
+else
+    echo "note: $ML or $TMDB absent: --tmdb is not tested"
 fi

@@ -84,6 +84,47 @@ static void test_ml_latest_small(void **state)
     dataset_free(ds);
 }
 
+/* ml-latest-small --tmdb tmdb-5000 (no credits file): the join numbers
+ * bench/tmdb_join.md and data/README state, and Toy Story's metadata. */
+static void test_ml_latest_small_tmdb(void **state)
+{
+    timing_t *t = *state;
+    char *tmdb = testutil_shared_or_skip("data/tmdb-5000");
+    dataset_opts_t o = {.tmdb = tmdb};
+    double s;
+    dataset_t *ds = load("data/ml-latest-small", &o, &s);
+    t->total += s;
+    const catalog_t *c = ds->catalog;
+    const dataset_tmdb_join_t *j = &ds->tmdb;
+    assert_true(j->joined);
+    assert_false(j->credits);
+    assert_int_equal(j->records, 4803);
+    assert_int_equal(j->linked, 9734);      /* 9742 links, 8 without tmdbId */
+    assert_int_equal(j->matched, 3537);     /* catalog items joined */
+    assert_int_equal(j->records_used, 3536);
+    assert_int_equal(j->shared, 2);         /* 6003 and 144606 are both TMDB 4912 */
+    assert_int_equal(j->rated_items, 9724);
+    assert_int_equal(j->rated_matched, 3536);
+    assert_int_equal(j->ratings, 100836);
+    assert_int_equal(j->ratings_covered, 70194);
+    assert_int_equal(j->with_overview, 3537);
+    assert_int_equal(j->with_cast + j->with_directors, 0);
+    uint32_t toy = find(ds, "1");
+    assert_string_equal(catalog_title(c, toy), "Toy Story (1995)");
+    assert_int_equal(catalog_item_ngenres(c, toy), 5); /* MovieLens genres kept */
+    assert_true(strncmp(catalog_overview(c, toy), "Led by Woody, Andy's toys live happily", 38) == 0);
+    assert_true(catalog_list_len(c, toy, CATALOG_KEYWORDS) >= 3);
+    assert_string_equal(catalog_list_at(c, toy, CATALOG_KEYWORDS, 0), "jealousy");
+    assert_string_equal(catalog_list_at(c, toy, CATALOG_KEYWORDS, 1), "toy");
+    assert_int_equal(catalog_vote_count(c, toy) > 0, 1);
+    const char *ov = catalog_overview(c, find(ds, "6003"));
+    assert_true(ov[0] != '\0');
+    assert_string_equal(catalog_overview(c, find(ds, "144606")), ov);
+    assert_int_equal(catalog_ngenres(c), 19);
+    free(tmdb);
+    dataset_free(ds);
+}
+
 static void test_ml100k(void **state)
 {
     timing_t *t = *state;
@@ -253,7 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ml_latest_small), cmocka_unit_test(test_ml100k),
         cmocka_unit_test(test_ml1m),            cmocka_unit_test(test_tmdb),
-        cmocka_unit_test(test_seed_tags),
+        cmocka_unit_test(test_seed_tags),       cmocka_unit_test(test_ml_latest_small_tmdb),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
