@@ -61,6 +61,8 @@ static const cfg_option_t wire_options[] = {
      1},
     {"require-identical", CFG_BOOL, "false",
      "R5: an error when the history path and the AddFeedback path give different lists.", 0, 0},
+    {"lists", CFG_STRING, NULL,
+     "Write every answer to this file, one line each, in recsys-eval --lists' format.", 0, 0},
     {"user-prefix", CFG_STRING, "wireval",
      "R5: prefix of the fresh user ids of the AddFeedback path (pid and seed are added).", 0, 0},
     CFG_END,
@@ -541,6 +543,7 @@ static int run(const cfg_t *cfg, err_t *err)
     wrow_t *rows = NULL;
     size_t nrows = 0, caprows = 0;
     int rc = -1;
+    FILE *lists = NULL;
     if (evalusers_split_make(ds, cfg_double(cfg, "user-frac"), seed, 0, 0.25, &us, err) != 0)
         goto out;
     const catalog_t *cat = ds->catalog;
@@ -562,6 +565,10 @@ static int run(const cfg_t *cfg, err_t *err)
     fprintf(stderr, "recsys-wireval: seed %llu: %zu train users, %zu held-out users, %zu asked\n",
             (unsigned long long)seed, us->ntrain_users, us->nevaluated, nu);
     const float low_max = (float)cfg_double(cfg, "low-max");
+    if (cfg_str(cfg, "lists")[0] && !(lists = fopen(cfg_str(cfg, "lists"), "w"))) {
+        err_errno(err, "%s", cfg_str(cfg, "lists"));
+        goto free_bufs;
+    }
     if (protocol == 6) {
         /* Popularity percentile from the train users' ratings, as offline. */
         float *cnt = calloc(ncat + 1, sizeof *cnt);
@@ -593,6 +600,12 @@ static int run(const cfg_t *cfg, err_t *err)
                 if (nrel == 0)
                     continue;
                 long got = similar(&h, cat, q, mode, k, la, err);
+                if (lists && got >= 0) {
+                    fprintf(lists, "R6 %s %s", modes[mode], catalog_id(cat, q));
+                    for (long i = 0; i < got; i++)
+                        fprintf(lists, " %s", catalog_id(cat, la[i]));
+                    fputc('\n', lists);
+                }
                 if (got < 0 || evalmetrics_acc_add(&acc, la, (size_t)got, rel, nrel, err) != 0) {
                     evalmetrics_acc_free(&acc);
                     goto free_bufs;
@@ -609,7 +622,7 @@ static int run(const cfg_t *cfg, err_t *err)
             }
         }
     } else {
-        size_t differ = 0, lists = 0;
+        size_t differ = 0, nlists = 0;
         for (int v = 0; v < (protocol == 7 ? 2 : 1); v++)
             for (int ni = 0; ni < nns; ni++) {
                 size_t n = ns[ni];
@@ -643,6 +656,14 @@ static int run(const cfg_t *cfg, err_t *err)
                     double t1 = clock_mono_sec();
                     long ga = recommend_history(&h, cat, hist, hv, nh, dropped, nd, k, la, err);
                     ta += clock_mono_sec() - t1;
+                    if (lists && ga >= 0) {
+                        size_t ulen;
+                        const char *uid = idmap_key(ds->users, u, &ulen);
+                        fprintf(lists, "R5%s hybrid %zu %.*s", v ? "-without-low" : "", n, (int)ulen, uid);
+                        for (long i = 0; i < ga; i++)
+                            fprintf(lists, " %s", catalog_id(cat, la[i]));
+                        fputc('\n', lists);
+                    }
                     if (ga < 0 || evalmetrics_acc_add(&acc_a, la, (size_t)ga, rel, nrel, err) != 0) {
                         failed = 1;
                         break;
@@ -660,7 +681,7 @@ static int run(const cfg_t *cfg, err_t *err)
                             failed = 1;
                             break;
                         }
-                        lists++;
+                        nlists++;
                         if (ga != gb || memcmp(la, lb, (size_t)ga * sizeof *la) != 0) {
                             differ++;
                             if (differ <= 5) {
@@ -693,12 +714,12 @@ static int run(const cfg_t *cfg, err_t *err)
                     goto free_bufs;
             }
         if (protocol == 5) {
-            printf("history path vs AddFeedback path: %zu of %zu lists differ%s\n", differ, lists,
+            printf("history path vs AddFeedback path: %zu of %zu lists differ%s\n", differ, nlists,
                    differ ? "" : " (identical)");
             if (differ && cfg_bool(cfg, "require-identical")) {
                 print_rows(rows, nrows, k);
                 err_set(err, "%zu of %zu lists differ between the history and the AddFeedback path",
-                        differ, lists);
+                        differ, nlists);
                 goto free_bufs;
             }
         }
@@ -712,6 +733,8 @@ static int run(const cfg_t *cfg, err_t *err)
         goto free_bufs;
     rc = 0;
 free_bufs:
+    if (lists)
+        fclose(lists);
     free(hist), free(excl), free(rel), free(la), free(lb), free(dropped), free(hv), free(ts), free(pct);
 out:
     free(rows);

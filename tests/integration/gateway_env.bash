@@ -17,7 +17,7 @@ ok() { echo "ok - $*"; }
 cleanup() {
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-    [ -n "${KEEP_T:-}" ] || rm -rf "$T"
+    rm -rf "$T"
 }
 trap cleanup EXIT
 

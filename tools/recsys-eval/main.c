@@ -79,6 +79,10 @@ static const cfg_option_t eval_options[] = {
     {"query-min", CFG_DOUBLE, "4.5", "R6: the query is the first item rated >= this.", 0, 10},
     {"queries", CFG_BOOL, "false",
      "R6: also print the top-5 of every mode for ten well-known movies (first seed).", 0, 0},
+    {"lists", CFG_STRING, NULL,
+     "R5-R7: write every answer to this file, one line each (protocol, model, n, user, items; "
+     "R6: mode, query, items), to diff against recsys-wireval --lists.",
+     0, 0},
     {"write-train", CFG_STRING, NULL,
      "R5-R7: write the train users' ratings (first seed) as a dataset directory the services can "
      "be started on (the other dataset files are linked), then exit.",
@@ -905,6 +909,7 @@ typedef struct nuctx {
     topk_item_t *sel, *top;
     uint32_t *list;
     float mix_w;
+    FILE *lists; /* --lists: every answer, one line each */
 } nuctx_t;
 
 static void nuctx_free(nuctx_t *c)
@@ -1153,6 +1158,15 @@ static int nu_run_r5(nuctx_t *c, const cfg_t *cfg, int id, size_t n, int drop_lo
         if (nu_score(c, id, &q, scores, err) != 0)
             goto done;
         size_t got = nu_topk(c, c->cand, nc, scores);
+        if (c->lists) {
+            size_t ulen;
+            const char *uid = idmap_key(c->s->ds->users, u, &ulen);
+            fprintf(c->lists, "R5%s %s %zu %.*s", drop_low ? "-without-low" : "", nu_model_names[id], n,
+                    (int)ulen, uid);
+            for (size_t i = 0; i < got; i++)
+                fprintf(c->lists, " %s", catalog_id(c->s->ds->catalog, c->list[i]));
+            fputc('\n', c->lists);
+        }
         if (evalmetrics_acc_add(&acc, c->list, got, rel, nrel, err) != 0)
             goto done;
     }
@@ -1271,6 +1285,12 @@ static int nu_run_r6(nuctx_t *c, const cfg_t *cfg, int mode, evalmetrics_ranking
         long got = nu_similar(c, mode, qi, err);
         if (got < 0)
             goto done;
+        if (c->lists) {
+            fprintf(c->lists, "R6 %s %s", nu_mode_names[mode], catalog_id(c->s->ds->catalog, qi));
+            for (long i = 0; i < got; i++)
+                fprintf(c->lists, " %s", catalog_id(c->s->ds->catalog, c->list[i]));
+            fputc('\n', c->lists);
+        }
         for (long i = 0; i < got; i++) {
             psum += c->pct[c->list[i]];
             pn++;
@@ -1560,6 +1580,12 @@ static int run_newusers(const cfg_t *cfg, int protocol, err_t *err)
         dataset_free(ds);
         return rc;
     }
+    FILE *lists = NULL;
+    if (cfg_str(cfg, "lists")[0] && !(lists = fopen(cfg_str(cfg, "lists"), "w"))) {
+        err_errno(err, "%s", cfg_str(cfg, "lists"));
+        dataset_free(ds);
+        return -1;
+    }
     static const float mix_grid[] = {0, 0.02f, 0.05f, 0.1f, 0.2f, 0.3f, 0.5f, 1, 2};
     for (int si = 0; si < t.nseeds; si++) {
         t.seed_i = si;
@@ -1569,6 +1595,7 @@ static int run_newusers(const cfg_t *cfg, int protocol, err_t *err)
             nuctx_free(&c);
             goto done;
         }
+        c.lists = lists;
         if (protocol == 6) {
             for (int mode = 0; mode < NS_NMODES; mode++) {
                 double t0 = clock_mono_sec(), pct = 0;
@@ -1624,6 +1651,8 @@ static int run_newusers(const cfg_t *cfg, int protocol, err_t *err)
         goto done;
     rc = 0;
 done:
+    if (lists)
+        fclose(lists);
     free(t.v);
     dataset_free(ds);
     return rc;
