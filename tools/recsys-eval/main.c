@@ -71,7 +71,7 @@ static const cfg_option_t eval_options[] = {
     {"val-user-frac", CFG_DOUBLE, "0.25",
      "R5-R7 with --validation: share of the train users evaluated instead of the test users.",
      0.001, 0.999},
-    {"mix-w", CFG_DOUBLE, "0.3",
+    {"mix-w", CFG_DOUBLE, "1",
      "R5/R7: weight of normalised popularity next to the normalised item-kNN score in the mix "
      "anchor (chosen on validation users, bench/eval_r5_r6_r7.md).",
      0, 1000},
@@ -1586,7 +1586,7 @@ static int run_newusers(const cfg_t *cfg, int protocol, err_t *err)
         dataset_free(ds);
         return -1;
     }
-    static const float mix_grid[] = {0, 0.02f, 0.05f, 0.1f, 0.2f, 0.3f, 0.5f, 1, 2};
+    static const float mix_grid[] = {0, 0.05f, 0.1f, 0.2f, 0.3f, 0.5f, 0.7f, 1, 1.5f, 2, 3};
     for (int si = 0; si < t.nseeds; si++) {
         t.seed_i = si;
         t.cur = 0;
