@@ -19,6 +19,23 @@
  * seeded 10% of each user's train ratings; R3: a seeded 20% of the train
  * items made cold); --tune grid-searches the blend there. The test set is
  * never looked at when choosing parameters.
+ *
+ *   recsys-eval --data DIR --protocol R5|R6|R7 [--seed N | --seeds 1,2,3]
+ *               [--models ...] [--validation] [--max-users N] [--json FILE]
+ *               [--queries] [--lists FILE] [--write-train DIR]
+ *
+ * R5-R7 hold out a seeded share of the USERS (tools/recsys-eval/evalusers.h):
+ * R5 ranks for each held-out user from their first n ratings (new users,
+ * folded in as a request history, as the gateway serves them), R6 scores
+ * SimilarItems per mode from their first item rated >= 4.5, R7 is R5 with
+ * and without the low ratings in the history. Models: popularity, ease and
+ * als fold-in, itemknn, genre, mix (itemknn + popularity), content, cf,
+ * hybrid (blend_merge as the gateway); R6: the three served modes and the
+ * popularity, co-occurrence, itemknn and genre anchors. --validation
+ * evaluates users carved from the train users (the test users left out),
+ * where the mix's weight is grid-searched. --write-train writes the train
+ * users' ratings for starting the services (recsys-wireval runs the same
+ * split over the wire).
  */
 #include <errno.h>
 #include <math.h>
@@ -1812,10 +1829,11 @@ done:
 int main(int argc, char **argv)
 {
     err_t err;
-    cfg_t *cfg = cfg_new("recsys-eval", "--data DIR --protocol R1|R2|R3 [options]",
+    cfg_t *cfg = cfg_new("recsys-eval", "--data DIR --protocol R1|R2|R3|R5|R6|R7 [options]",
                          "Runs an evaluation protocol of EVALUATION.md (R1 top-k ranking, R2 rating "
-                         "prediction, R3 cold items) for popularity, content, cf and hybrid, prints "
-                         "the table and optionally writes it as JSON.");
+                         "prediction, R3 cold items, R5 new users, R6 similar items, R7 low ratings) "
+                         "for popularity, content, cf, hybrid (and R5-R7's anchors), prints the "
+                         "table and optionally writes it as JSON.");
     if (!cfg || cfg_add(cfg, "eval", eval_options, &err) != 0 ||
         cfg_add(cfg, "dataset", dataset_options, &err) != 0 ||
         cfg_add(cfg, "blend", blend_options, &err) != 0 ||
