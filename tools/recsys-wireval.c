@@ -341,11 +341,13 @@ static void print_rows(const wrow_t *v, size_t n, size_t k)
     const char *last = "";
     for (size_t i = 0; i < n; i++) {
         int r6 = v[i].n == 0;
+        char cov[32];
+        snprintf(cov, sizeof cov, "Cov@%zu", k);
         if (strcmp(last, v[i].proto)) {
             last = v[i].proto;
             printf("\n| protocol | model | n | NDCG@%zu | P@%zu | HR@%zu | %s | users | s |\n"
                    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
-                   k, k, k, r6 ? "pop. pct" : "Cov@10");
+                   k, k, k, r6 ? "pop. pct" : cov);
         }
         if (r6)
             printf("| %s | %s | - | %.4f | %.4f | %.4f | %.1f | %zu | %.1f |\n", v[i].proto,

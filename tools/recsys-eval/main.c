@@ -1427,11 +1427,13 @@ static void nu_print(const nutab_t *t, size_t k)
     for (size_t i = 0; i < t->n; i++) {
         const nurow_t *r = &t->v[i];
         int r6 = strcmp(r->proto, "R6") == 0 || strcmp(r->proto, "R6-val") == 0;
+        char cov[32];
+        snprintf(cov, sizeof cov, "Cov@%zu", k);
         if (strcmp(last, r->proto) != 0) {
             last = r->proto;
             printf("\n| protocol | model | n | NDCG@%zu | P@%zu | HR@%zu | %s | users | s |\n"
                    "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
-                   k, k, k, r6 ? "pop. pct" : "Cov@10");
+                   k, k, k, r6 ? "pop. pct" : cov);
         }
         if (r6)
             printf("| %s | %s | - |", r->proto, r->model);
@@ -1663,6 +1665,26 @@ static int run_newusers(const cfg_t *cfg, int protocol, err_t *err)
         nuctx_free(&c);
     }
     nu_print(&t, (size_t)cfg_int(cfg, "k"));
+    if (validation && protocol != 6 && want[NU_MIX]) {
+        /* The mix weight with the best NDCG averaged over n and seeds. */
+        double best = -1;
+        const char *bw = "";
+        for (size_t i = 0; i < t.n; i++) {
+            if (strncmp(t.v[i].model, "mix w=", 6) != 0 || (i > 0 && strcmp(t.v[i - 1].model, t.v[i].model) == 0))
+                continue;
+            double sum = 0;
+            size_t cnt = 0;
+            for (size_t j = i; j < t.n && strcmp(t.v[j].model, t.v[i].model) == 0; j++)
+                for (int si = 0; si < t.nseeds; si++, cnt++)
+                    sum += t.v[j].m[si][0];
+            if (cnt && sum / (double)cnt > best) {
+                best = sum / (double)cnt;
+                bw = t.v[i].model + 6;
+            }
+        }
+        printf("\nbest on the validation users: --mix-w=%s (NDCG@%zu %.4f averaged over n and seeds)\n", bw,
+               (size_t)cfg_int(cfg, "k"), best);
+    }
     const char *json = cfg_str(cfg, "json");
     if (json[0] && nu_json(json, &t, (size_t)cfg_int(cfg, "k"), err) != 0)
         goto done;
