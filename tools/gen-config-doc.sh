@@ -12,7 +12,7 @@ targets=(
   "recsys-content serve" "recsys-content build" "recsys-content seed"
   "recsys-cf serve" "recsys-cf train"
   "recsys-gen demo" "recsys-gen synth"
-  "recsys-data -" "recsys-eval -" "recsys-rpc -" "recsys-load -"
+  "recsys-data -" "recsys-eval -" "recsys-wireval -" "recsys-rpc -" "recsys-load -"
 )
 
 cat <<'HEAD'

@@ -49,7 +49,7 @@ check "$tmp/split.json" "ua.tsv.gz"
 if "$bin/recsys-eval" --data "$data" --protocol R9 2> "$tmp/err.txt"; then
   echo "FAIL: --protocol R9 accepted"; exit 1
 fi
-grep -q 'expected R1, R2 or R3' "$tmp/err.txt" || { echo "FAIL: $(cat "$tmp/err.txt")"; exit 1; }
+grep -q 'expected R1, R2, R3' "$tmp/err.txt" || { echo "FAIL: $(cat "$tmp/err.txt")"; exit 1; }
 printf 'user\titem\trating\ttimestamp\tis_test\n1\t99999\t4\t0\t1\n' > "$tmp/bad.tsv"
 if "$bin/recsys-eval" --data "$data" --protocol R1 --split "$tmp/bad.tsv" 2> "$tmp/err.txt"; then
   echo "FAIL: bad split accepted"; exit 1

@@ -19,12 +19,32 @@
  * seeded 10% of each user's train ratings; R3: a seeded 20% of the train
  * items made cold); --tune grid-searches the blend there. The test set is
  * never looked at when choosing parameters.
+ *
+ *   recsys-eval --data DIR --protocol R5|R6|R7 [--seed N | --seeds 1,2,3]
+ *               [--models ...] [--validation] [--max-users N] [--json FILE]
+ *               [--queries] [--lists FILE] [--write-train DIR]
+ *
+ * R5-R7 hold out a seeded share of the USERS (tools/recsys-eval/evalusers.h):
+ * R5 ranks for each held-out user from their first n ratings (new users,
+ * folded in as a request history, as the gateway serves them), R6 scores
+ * SimilarItems per mode from their first item rated >= 4.5, R7 is R5 with
+ * and without the low ratings in the history. Models: popularity, ease and
+ * als fold-in, itemknn, genre, mix (itemknn + popularity), content, cf,
+ * hybrid (blend_merge as the gateway); R6: the three served modes and the
+ * popularity, co-occurrence, itemknn and genre anchors. --validation
+ * evaluates users carved from the train users (the test users left out),
+ * where the mix's weight is grid-searched. --write-train writes the train
+ * users' ratings for starting the services (recsys-wireval runs the same
+ * split over the wire).
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <zlib.h>
@@ -35,6 +55,7 @@
 #include "common/data/dataset.h"
 #include "tools/recsys-eval/evalmetrics.h"
 #include "tools/recsys-eval/evalproto.h"
+#include "tools/recsys-eval/evalusers.h"
 #include "common/base/log.h"
 #include "common/data/popularity.h"
 #include "common/math/topk.h"
@@ -48,7 +69,40 @@
 #endif
 
 static const cfg_option_t eval_options[] = {
-    {"protocol", CFG_STRING, "R1", "R1 (top-k ranking), R2 (rating prediction) or R3 (cold items).",
+    {"protocol", CFG_STRING, "R1",
+     "R1 (top-k ranking), R2 (rating prediction), R3 (cold items), R5 (new users), R6 (similar "
+     "items) or R7 (new users' low ratings).",
+     0, 0},
+    {"user-frac", CFG_DOUBLE, "0.25", "R5-R7: share of the users held out (seeded draw).", 0.001,
+     0.999},
+    {"seed", CFG_INT, "1", "R5-R7: seed of the held-out users.", 0, 1e18},
+    {"seeds", CFG_STRING, NULL,
+     "R5-R7: comma-separated seeds (e.g. 1,2,3): every seed is run, the table gives mean and "
+     "standard deviation.",
+     0, 0},
+    {"ns", CFG_STRING, "1,3,5,10,20", "R5/R7: history lengths (first n ratings by time).", 0, 0},
+    {"max-users", CFG_INT, "0",
+     "R5-R7: evaluate only the first N held-out users (ascending user index; 0: all), as "
+     "recsys-wireval does.",
+     0, 1e9},
+    {"val-user-frac", CFG_DOUBLE, "0.25",
+     "R5-R7 with --validation: share of the train users evaluated instead of the test users.",
+     0.001, 0.999},
+    {"mix-w", CFG_DOUBLE, "1",
+     "R5/R7: weight of normalised popularity next to the normalised item-kNN score in the mix "
+     "anchor (chosen on validation users, bench/eval_r5_r6_r7.md).",
+     0, 1000},
+    {"low-max", CFG_DOUBLE, "2", "R7: ratings <= this are the low ones.", 0, 10},
+    {"query-min", CFG_DOUBLE, "4.5", "R6: the query is the first item rated >= this.", 0, 10},
+    {"queries", CFG_BOOL, "false",
+     "R6: also print the top-5 of every mode for ten well-known movies (first seed).", 0, 0},
+    {"lists", CFG_STRING, NULL,
+     "R5-R7: write every answer to this file, one line each (protocol, model, n, user, items; "
+     "R6: mode, query, items), to diff against recsys-wireval --lists.",
+     0, 0},
+    {"write-train", CFG_STRING, NULL,
+     "R5-R7: write the train users' ratings (first seed) as a dataset directory the services can "
+     "be started on (the other dataset files are linked), then exit.",
      0, 0},
     {"split", CFG_STRING, NULL,
      "Split file (TSV or .tsv.gz, header: user item rating timestamp is_test) instead of the "
@@ -143,6 +197,9 @@ typedef struct models {
     cf_featmap_t *fm; /* NULL: cold items are left to the model (cf-features false, R2) */
     float *cf_all;
     double cf_fit;
+    int foldin;          /* R5-R7: CF scores the query's history as events (a new user) */
+    cf_event_t *events;  /* [events_cap] */
+    size_t events_cap;
 #endif
 #ifdef RECSYS_EVAL_HAVE_CONTENT
     content_model_t *cm;
@@ -195,6 +252,15 @@ static int score_cf(void *ctx, const evalproto_query_t *q, float *scores, err_t 
     cf_who_t who = {q->user, NULL, 0};
     if (q->user >= m->cf->n_users)
         who.user = CF_NO_USER;
+    if (m->foldin) {
+        /* A user the model never saw, known by the events of the request,
+         * as the CF worker scores a Recommend history. */
+        if (q->nhist > m->events_cap)
+            return err_set(err, "history of %zu events: more than %zu", q->nhist, m->events_cap);
+        for (size_t i = 0; i < q->nhist; i++)
+            m->events[i] = (cf_event_t){q->hist[i], q->hist_value[i]};
+        who = (cf_who_t){CF_NO_USER, m->events, q->nhist};
+    }
     const float *all;
     if (m->fm) {
         if (cf_featmap_score_all(m->fm, m->cf, m->cfs, &who, m->cf_all, err) != 0)
@@ -476,6 +542,7 @@ static void models_free(models_t *m)
     cf_scratch_free(m->cfs);
     cf_featmap_free(m->fm);
     free(m->cf_all);
+    free(m->events);
 #endif
 #ifdef RECSYS_EVAL_HAVE_CONTENT
     if (m->cm)
@@ -786,6 +853,858 @@ static int write_json(const char *path, const rows_t *rows, size_t k, err_t *err
     return 0;
 }
 
+/* ---- R5, R6, R7: new users (user hold-out, tools/recsys-eval/evalusers.h) ---- */
+
+#if defined(RECSYS_EVAL_HAVE_CF) && defined(RECSYS_EVAL_HAVE_CONTENT)
+
+#define NU_MAXSEEDS 16
+#define NU_NMET 5 /* NDCG, P, HR, Coverage, popularity percentile (R6) */
+
+typedef struct nurow {
+    char proto[24], model[32];
+    int n;
+    double m[NU_MAXSEEDS][NU_NMET];
+    size_t users[NU_MAXSEEDS];
+    double secs[NU_MAXSEEDS];
+} nurow_t;
+
+typedef struct nutab {
+    nurow_t *v;
+    size_t n, cap, cur;
+    int seed_i, nseeds;
+    uint64_t seeds[NU_MAXSEEDS];
+} nutab_t;
+
+/* The row for (proto, model, n) of the current seed: appended on the first
+ * seed, the same position on the next ones (rows come in the same order). */
+static nurow_t *nutab_row(nutab_t *t, const char *proto, const char *model, int n, err_t *err)
+{
+    if (t->seed_i > 0) {
+        if (t->cur >= t->n || strcmp(t->v[t->cur].model, model) || t->v[t->cur].n != n) {
+            err_set(err, "internal: rows differ between seeds");
+            return NULL;
+        }
+        return &t->v[t->cur++];
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? 2 * t->cap : 32;
+        nurow_t *v = realloc(t->v, cap * sizeof *v);
+        if (!v) {
+            err_set(err, "out of memory");
+            return NULL;
+        }
+        t->v = v;
+        t->cap = cap;
+    }
+    nurow_t *r = &t->v[t->n++];
+    memset(r, 0, sizeof *r);
+    snprintf(r->proto, sizeof r->proto, "%s", proto);
+    snprintf(r->model, sizeof r->model, "%s", model);
+    r->n = n;
+    return r;
+}
+
+enum { NU_POP, NU_EASE, NU_ALS, NU_KNN, NU_GENRE, NU_MIX, NU_CONTENT, NU_CF, NU_HYBRID, NU_NMODELS };
+static const char *const nu_model_names[NU_NMODELS] = {
+    "popularity", "ease", "als", "itemknn", "genre", "mix", "content", "cf", "hybrid"};
+enum { NS_CONTENT, NS_BEHAVIOUR, NS_BLEND, NS_POP, NS_COOC, NS_KNN, NS_GENRE, NS_NMODES };
+static const char *const nu_mode_names[NS_NMODES] = {
+    "content", "behaviour", "blend", "popularity", "cooccurrence", "itemknn", "genre"};
+
+typedef struct nuctx {
+    models_t m; /* served: popularity, content, cf (fold-in), the hybrid */
+    evalusers_split_t *us;
+    evalproto_split_t *s;
+    uint32_t ncat;
+    size_t k;
+    cf_model_t *ease, *als;
+    cf_scratch_t *xs;
+    cf_event_t *ev;
+    evalknn_t *knn;
+    float *buf, *buf2, *gprof, *pct;
+    uint32_t *cand;
+    topk_item_t *sel, *top;
+    uint32_t *list;
+    float mix_w;
+    FILE *lists; /* --lists: every answer, one line each */
+} nuctx_t;
+
+static void nuctx_free(nuctx_t *c)
+{
+    models_free(&c->m);
+    if (c->ease)
+        cf_model_release(c->ease);
+    if (c->als)
+        cf_model_release(c->als);
+    cf_scratch_free(c->xs);
+    free(c->ev);
+    evalknn_free(c->knn);
+    free(c->buf);
+    free(c->buf2);
+    free(c->gprof);
+    free(c->pct);
+    free(c->cand);
+    free(c->sel);
+    free(c->top);
+    free(c->list);
+    evalproto_split_free(c->s);
+    evalusers_split_free(c->us);
+}
+
+static int nu_train_cf(nuctx_t *c, cf_kind_t kind, cf_model_t **out, err_t *err)
+{
+    cf_params_t p;
+    if (cf_params_from_cfg(c->m.cfg, &p, err) != 0)
+        return -1;
+    p.kind = kind;
+    cf_data_t d;
+    if (cf_data_from_ratings(&d, c->s->train, c->s->nusers, c->s->ncat, NULL, err) != 0)
+        return -1;
+    int rc = cf_train(&d, &p, out, err);
+    cf_data_free(&d);
+    return rc;
+}
+
+static int nu_uses(const uint8_t *want, int i) { return want[i]; }
+
+/* Builds the split of one seed and every model asked for. */
+static int nuctx_init(nuctx_t *c, dataset_t *ds, const cfg_t *cfg, uint64_t seed, int protocol,
+                      const uint8_t *want, err_t *err)
+{
+    memset(c, 0, sizeof *c);
+    int validation = cfg_bool(cfg, "validation");
+    if (evalusers_split_make(ds, cfg_double(cfg, "user-frac"), seed, validation,
+                             cfg_double(cfg, "val-user-frac"), &c->us, err) != 0)
+        return -1;
+    ratings_t *train = evalusers_train(c->us, 1), *test = evalusers_test(c->us);
+    if (!train || !test) {
+        ratings_free(train);
+        ratings_free(test);
+        return err_set(err, "out of memory");
+    }
+    char name[96];
+    snprintf(name, sizeof name, "users-seed%llu%s", (unsigned long long)seed,
+             validation ? "-val" : "");
+    if (evalproto_split_new(ds, name, train, test, &c->s, err) != 0)
+        return -1;
+    c->ncat = c->s->ncat;
+    c->k = (size_t)cfg_int(cfg, "k");
+    c->mix_w = (float)cfg_double(cfg, "mix-w");
+    if (models_init(&c->m, c->s, cfg, 1, err) != 0)
+        return -1;
+    size_t n1 = (size_t)c->ncat + 1;
+    c->buf = malloc(n1 * sizeof(float));
+    c->buf2 = malloc(n1 * sizeof(float));
+    c->gprof = malloc(((size_t)catalog_ngenres(ds->catalog) + 1) * sizeof(float));
+    c->pct = malloc(n1 * sizeof(float));
+    c->cand = malloc(n1 * sizeof(uint32_t));
+    c->sel = malloc(n1 * sizeof(topk_item_t));
+    c->top = malloc(n1 * sizeof(topk_item_t));
+    c->list = malloc(n1 * sizeof(uint32_t));
+    size_t maxr = evalusers_max_ratings(c->us);
+    c->ev = malloc((maxr + 1) * sizeof *c->ev);
+    c->xs = cf_scratch_new();
+    if (!c->buf || !c->buf2 || !c->gprof || !c->pct || !c->cand || !c->sel || !c->top ||
+        !c->list || !c->ev || !c->xs)
+        return err_set(err, "out of memory");
+    /* Popularity percentile of each item: share of items with fewer train ratings. */
+    for (uint32_t i = 0; i < c->ncat; i++) {
+        c->sel[i].index = i;
+        c->sel[i].score = c->m.pop->count[i];
+    }
+    size_t got = topk_pairs(c->sel, c->ncat, c->ncat, NULL, c->top);
+    for (size_t r = 0; r < got; r++) {
+        size_t j = r + 1; /* best first: the items after the run of equal counts have fewer */
+        while (j < got && c->top[j].score == c->top[r].score)
+            j++;
+        size_t below = got - j;
+        c->pct[c->top[r].index] = (float)(100.0 * (double)below / (double)c->ncat);
+    }
+    double t0 = clock_mono_sec();
+    int served = want[NU_CONTENT] || want[NU_CF] || want[NU_HYBRID] || protocol == 6;
+    if (served) {
+        if (fit_content(&c->m, err) != 0 || fit_cf(&c->m, err) != 0)
+            return -1;
+        c->m.foldin = 1;
+        c->m.events_cap = maxr + 1;
+        c->m.events = malloc(c->m.events_cap * sizeof *c->m.events);
+        free(c->m.ev);
+        c->m.ev = malloc((maxr + 1) * sizeof *c->m.ev);
+        if (!c->m.events || !c->m.ev)
+            return err_set(err, "out of memory");
+    }
+    if (protocol != 6 && nu_uses(want, NU_EASE) && nu_train_cf(c, CF_KIND_EASE, &c->ease, err) != 0)
+        return -1;
+    if (protocol != 6 && nu_uses(want, NU_ALS) && nu_train_cf(c, CF_KIND_ALS, &c->als, err) != 0)
+        return -1;
+    if (evalknn_build(c->s->train, c->s->nusers, c->ncat, &c->knn, err) != 0)
+        return -1;
+    fprintf(stderr,
+            "recsys-eval: %s: %zu train users (%zu ratings), %zu evaluated users; models fitted in "
+            "%.1f s\n",
+            name, c->us->ntrain_users, c->s->train->n, c->us->nevaluated, clock_mono_sec() - t0);
+    return 0;
+}
+
+/* Fills scores[] of q's candidates for model id (R5/R7). */
+static int nu_score(nuctx_t *c, int id, const evalproto_query_t *q, float *scores, err_t *err)
+{
+    switch (id) {
+    case NU_POP:
+        return score_pop(&c->m, q, scores, err);
+    case NU_EASE:
+    case NU_ALS: {
+        cf_model_t *cm = id == NU_EASE ? c->ease : c->als;
+        for (size_t i = 0; i < q->nhist; i++)
+            c->ev[i] = (cf_event_t){q->hist[i], q->hist_value[i]};
+        cf_who_t who = {CF_NO_USER, c->ev, q->nhist};
+        const float *all = cf_score_all(cm, c->xs, &who, NULL, err);
+        if (!all)
+            return -1;
+        for (size_t j = 0; j < q->ncand; j++)
+            if (q->cand[j] < cm->n_items)
+                scores[q->cand[j]] = all[q->cand[j]];
+        return 0;
+    }
+    case NU_KNN:
+    case NU_MIX: {
+        evalknn_score(c->knn, q->hist, q->nhist, c->buf);
+        if (id == NU_KNN) {
+            for (size_t j = 0; j < q->ncand; j++)
+                scores[q->cand[j]] = c->buf[q->cand[j]];
+            return 0;
+        }
+        float mk = 0, mp = 0;
+        for (size_t j = 0; j < q->ncand; j++) {
+            uint32_t i = q->cand[j];
+            if (c->buf[i] > mk)
+                mk = c->buf[i];
+            if (c->m.pop_scores[i] > mp)
+                mp = c->m.pop_scores[i];
+        }
+        for (size_t j = 0; j < q->ncand; j++) {
+            uint32_t i = q->cand[j];
+            scores[i] = (mk > 0 ? c->buf[i] / mk : 0) + c->mix_w * (mp > 0 ? c->m.pop_scores[i] / mp : 0);
+        }
+        return 0;
+    }
+    case NU_GENRE:
+        evalgenre_score(c->s->ds->catalog, q->hist, q->nhist, c->gprof, c->buf);
+        for (size_t j = 0; j < q->ncand; j++)
+            scores[q->cand[j]] = c->buf[q->cand[j]];
+        return 0;
+    case NU_CONTENT:
+        return score_content(&c->m, q, scores, err);
+    case NU_CF:
+        return score_cf(&c->m, q, scores, err);
+    case NU_HYBRID:
+        return score_hybrid(&c->m, q, scores, err);
+    }
+    return err_set(err, "unknown model");
+}
+
+/* Top-k of the finite scores among cand (ties to the lower index) into c->list. */
+static size_t nu_topk(nuctx_t *c, const uint32_t *cand, size_t ncand, const float *scores)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < ncand; j++)
+        if (isfinite(scores[cand[j]])) {
+            c->sel[n].index = cand[j];
+            c->sel[n].score = scores[cand[j]];
+            n++;
+        }
+    size_t got = topk_pairs(c->sel, n, c->k, NULL, c->top);
+    for (size_t i = 0; i < got; i++)
+        c->list[i] = c->top[i].index;
+    return got;
+}
+
+static void nu_put(nurow_t *r, int si, const evalmetrics_ranking_t *res, double pct, double secs)
+{
+    r->m[si][0] = res->ndcg;
+    r->m[si][1] = res->precision;
+    r->m[si][2] = res->hit_rate;
+    r->m[si][3] = res->coverage;
+    r->m[si][4] = pct;
+    r->users[si] = res->users;
+    r->secs[si] = secs;
+}
+
+static size_t nu_max_users(const cfg_t *cfg, const evalusers_split_t *us)
+{
+    size_t m = (size_t)cfg_int(cfg, "max-users");
+    return m && m < us->nevaluated ? m : us->nevaluated;
+}
+
+/* R5 (drop_low 0) or R7's second run (drop_low 1) of one model at one n. */
+static int nu_run_r5(nuctx_t *c, const cfg_t *cfg, int id, size_t n, int drop_low,
+                     evalmetrics_ranking_t *res, err_t *err)
+{
+    const evalusers_split_t *us = c->us;
+    size_t maxr = evalusers_max_ratings(us);
+    uint32_t *hist = malloc((n + 1) * sizeof *hist), *excl = malloc((n + 1) * sizeof *excl);
+    float *hv = malloc((n + 1) * sizeof *hv);
+    uint32_t *rel = malloc(maxr * sizeof *rel);
+    float *scores = malloc(((size_t)c->ncat + 1) * sizeof *scores);
+    evalmetrics_acc_t acc;
+    int rc = -1;
+    if (!hist || !excl || !hv || !rel || !scores ||
+        evalmetrics_acc_init(&acc, c->k, c->ncat, err) != 0) {
+        free(hist), free(excl), free(hv), free(rel), free(scores);
+        return err_set(err, "out of memory");
+    }
+    float low_max = (float)cfg_double(cfg, "low-max");
+    size_t nu = nu_max_users(cfg, us);
+    for (size_t ui = 0; ui < nu; ui++) {
+        uint32_t u = us->users[ui];
+        size_t nh, nx;
+        size_t nrel = evalusers_r5_case(us, u, n, drop_low, low_max, 4.0f, hist, hv, &nh, excl, &nx, rel);
+        if (nrel == 0)
+            continue;
+        size_t nc = 0, e = 0;
+        for (uint32_t i = 0; i < c->ncat; i++) {
+            while (e < nx && excl[e] < i)
+                e++;
+            if (e < nx && excl[e] == i)
+                continue;
+            c->cand[nc++] = i;
+        }
+        for (size_t j = 0; j < nc; j++)
+            scores[c->cand[j]] = -INFINITY;
+        evalproto_query_t q = {u, hist, hv, nh, c->cand, nc};
+        if (nu_score(c, id, &q, scores, err) != 0)
+            goto done;
+        size_t got = nu_topk(c, c->cand, nc, scores);
+        if (c->lists) {
+            size_t ulen;
+            const char *uid = idmap_key(c->s->ds->users, u, &ulen);
+            fprintf(c->lists, "R5%s %s %zu %.*s", drop_low ? "-without-low" : "", nu_model_names[id], n,
+                    (int)ulen, uid);
+            for (size_t i = 0; i < got; i++)
+                fprintf(c->lists, " %s", catalog_id(c->s->ds->catalog, c->list[i]));
+            fputc('\n', c->lists);
+        }
+        if (evalmetrics_acc_add(&acc, c->list, got, rel, nrel, err) != 0)
+            goto done;
+    }
+    evalmetrics_acc_result(&acc, res);
+    rc = 0;
+done:
+    evalmetrics_acc_free(&acc);
+    free(hist), free(excl), free(hv), free(rel), free(scores);
+    return rc;
+}
+
+/* SimilarItems as the gateway answers it (gw_rank.c): the content worker's
+ * content_similar and the CF worker's cf_similar, blend-depth entries each
+ * (k when larger), the popularity list (query left out), fused by
+ * blend_merge with the mode's weights as an override (content 1 / cf 1,
+ * popularity 0). Result into c->list. */
+static long nu_similar_served(nuctx_t *c, int mode, uint32_t qi, err_t *err)
+{
+    models_t *m = &c->m;
+    size_t depth = m->blend.depth > c->k ? m->blend.depth : c->k;
+    filter_t f;
+    memset(&f, 0, sizeof f);
+    f.excluded = &qi;
+    f.nexcluded = 1;
+    blend_list_t lists[BLEND_NSOURCES];
+    memset(lists, 0, sizeof lists);
+    int use_content = mode != NS_BEHAVIOUR, use_cf = mode != NS_CONTENT;
+    if (use_content) {
+        long n = content_similar(m->cm, qi, depth, &f, m->cs, m->hits, err);
+        if (n < 0)
+            return -1;
+        for (long i = 0; i < n; i++) {
+            m->keys[0][i] = m->hits[i].item;
+            m->vals[0][i] = m->hits[i].score;
+        }
+        lists[0] = (blend_list_t){m->keys[0], m->vals[0], (size_t)n};
+    }
+    if (use_cf && qi < m->cf->n_items) {
+        long n = cf_similar(m->cf, m->cfs, qi, &f, depth, m->sel, err);
+        if (n < 0)
+            return -1;
+        for (long i = 0; i < n; i++) {
+            m->keys[1][i] = m->sel[i].index;
+            m->vals[1][i] = m->sel[i].score;
+        }
+        lists[1] = (blend_list_t){m->keys[1], m->vals[1], (size_t)n};
+    }
+    size_t np = 0;
+    for (uint32_t i = 0; i < c->ncat; i++)
+        if (i != qi) {
+            c->sel[np].index = i;
+            c->sel[np].score = m->pop_scores[i];
+            np++;
+        }
+    np = topk_pairs(c->sel, np, depth, NULL, c->top);
+    for (size_t i = 0; i < np; i++) {
+        m->keys[2][i] = c->top[i].index;
+        m->vals[2][i] = c->top[i].score;
+    }
+    lists[2] = (blend_list_t){m->keys[2], m->vals[2], np};
+    blend_weights_t w = {use_content ? 1.0f : 0.0f, use_cf ? 1.0f : 0.0f, 0};
+    long n = blend_merge(&m->blend, &w, 0, lists, c->k, m->ws, m->ws_bytes, m->merged, NULL, err);
+    if (n < 0)
+        return -1;
+    for (long i = 0; i < n; i++)
+        c->list[i] = m->merged[i].key;
+    return n;
+}
+
+/* One R6 answer of mode for query qi into c->list. */
+static long nu_similar(nuctx_t *c, int mode, uint32_t qi, err_t *err)
+{
+    if (mode <= NS_BLEND)
+        return nu_similar_served(c, mode, qi, err);
+    switch (mode) {
+    case NS_POP:
+        memcpy(c->buf, c->m.pop_scores, c->ncat * sizeof(float));
+        break;
+    case NS_COOC:
+        evalknn_cooc(c->knn, qi, c->buf);
+        break;
+    case NS_KNN:
+        evalknn_cosine(c->knn, qi, c->buf);
+        break;
+    case NS_GENRE:
+        evalgenre_score(c->s->ds->catalog, &qi, 1, c->gprof, c->buf);
+        break;
+    }
+    size_t nc = 0;
+    for (uint32_t i = 0; i < c->ncat; i++)
+        if (i != qi)
+            c->cand[nc++] = i;
+    return (long)nu_topk(c, c->cand, nc, c->buf);
+}
+
+static int nu_run_r6(nuctx_t *c, const cfg_t *cfg, int mode, evalmetrics_ranking_t *res,
+                     double *pct, err_t *err)
+{
+    const evalusers_split_t *us = c->us;
+    uint32_t *rel = malloc(evalusers_max_ratings(us) * sizeof *rel);
+    evalmetrics_acc_t acc;
+    if (!rel || evalmetrics_acc_init(&acc, c->k, c->ncat, err) != 0) {
+        free(rel);
+        return err_set(err, "out of memory");
+    }
+    int rc = -1;
+    double psum = 0;
+    size_t pn = 0;
+    size_t nu = nu_max_users(cfg, us);
+    float qmin = (float)cfg_double(cfg, "query-min");
+    for (size_t ui = 0; ui < nu; ui++) {
+        uint32_t qi;
+        size_t nrel = evalusers_r6_case(us, us->users[ui], qmin, 4.0f, &qi, rel);
+        if (nrel == 0)
+            continue;
+        long got = nu_similar(c, mode, qi, err);
+        if (got < 0)
+            goto done;
+        if (c->lists) {
+            fprintf(c->lists, "R6 %s %s", nu_mode_names[mode], catalog_id(c->s->ds->catalog, qi));
+            for (long i = 0; i < got; i++)
+                fprintf(c->lists, " %s", catalog_id(c->s->ds->catalog, c->list[i]));
+            fputc('\n', c->lists);
+        }
+        for (long i = 0; i < got; i++) {
+            psum += c->pct[c->list[i]];
+            pn++;
+        }
+        if (evalmetrics_acc_add(&acc, c->list, (size_t)got, rel, nrel, err) != 0)
+            goto done;
+    }
+    evalmetrics_acc_result(&acc, res);
+    *pct = pn ? psum / (double)pn : 0;
+    rc = 0;
+done:
+    evalmetrics_acc_free(&acc);
+    free(rel);
+    return rc;
+}
+
+static int parse_list_u64(const char *s, uint64_t *out, int max, const char *what, err_t *err)
+{
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p)
+            return err_set(err, "--%s: '%s' is not a comma-separated list of integers", what, s);
+        if (n == max)
+            return err_set(err, "--%s: at most %d values", what, max);
+        out[n++] = v;
+        p = end;
+        if (*p == ',')
+            p++;
+    }
+    if (!n)
+        return err_set(err, "--%s: empty", what);
+    return n;
+}
+
+/* --write-train DIR: the train users' ratings in the dataset's own layout,
+ * the other files of the dataset linked, so the services can be started on
+ * exactly what the evaluator trains on. */
+static int nu_write_train(const dataset_t *ds, const evalusers_split_t *us, const char *data,
+                          const char *dir, err_t *err)
+{
+    char path[4096];
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
+        return err_errno(err, "%s", dir);
+    const char *links[8];
+    size_t nl = 0;
+    const char *rname;
+    int ml100k = ds->layout == DATASET_ML100K;
+    if (ds->layout == DATASET_MLCSV) {
+        rname = "ratings.csv";
+        links[nl++] = "movies.csv";
+        links[nl++] = "links.csv";
+        links[nl++] = "tags.csv";
+    } else if (ml100k) {
+        rname = "u.data";
+        links[nl++] = "u.item";
+        links[nl++] = "u.genre";
+    } else
+        return err_set(err, "--write-train: %s: only MovieLens csv (ml-latest*) and ml-100k layouts",
+                       data);
+    char src[4096];
+    for (size_t i = 0; i < nl; i++) {
+        snprintf(src, sizeof src, "%s/%s", data, links[i]);
+        if (access(src, R_OK) != 0)
+            continue;
+        char *abs = realpath(src, NULL);
+        snprintf(path, sizeof path, "%s/%s", dir, links[i]);
+        unlink(path);
+        int bad = !abs || symlink(abs, path) != 0;
+        free(abs);
+        if (bad)
+            return err_errno(err, "%s", path);
+    }
+    snprintf(path, sizeof path, "%s/%s", dir, rname);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return err_errno(err, "%s", path);
+    const ratings_t *r = ds->ratings;
+    if (!ml100k)
+        fputs("userId,movieId,rating,timestamp\n", f);
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (us->role[r->user[i]] != EVALUSERS_TRAIN)
+            continue;
+        size_t ulen;
+        const char *uid = idmap_key(ds->users, r->user[i], &ulen);
+        const char *iid = catalog_id(ds->catalog, r->item[i]);
+        fprintf(f, ml100k ? "%.*s\t%s\t%g\t%lld\n" : "%.*s,%s,%g,%lld\n", (int)ulen, uid, iid,
+                (double)r->value[i],
+                (long long)ratings_ts(r, i));
+        n++;
+    }
+    if (fclose(f) != 0)
+        return err_errno(err, "%s", path);
+    fprintf(stderr, "recsys-eval: wrote %zu ratings of %zu train users to %s\n", n,
+            us->ntrain_users, path);
+    return 0;
+}
+
+static double nu_mean(const nurow_t *r, int nseeds, int j, double *sd)
+{
+    double s = 0, q = 0;
+    for (int i = 0; i < nseeds; i++)
+        s += r->m[i][j];
+    double mean = s / nseeds;
+    for (int i = 0; i < nseeds; i++)
+        q += (r->m[i][j] - mean) * (r->m[i][j] - mean);
+    *sd = nseeds > 1 ? sqrt(q / (nseeds - 1)) : 0;
+    return mean;
+}
+
+static void nu_print(const nutab_t *t, size_t k)
+{
+    const char *last = "";
+    for (size_t i = 0; i < t->n; i++) {
+        const nurow_t *r = &t->v[i];
+        int r6 = strcmp(r->proto, "R6") == 0 || strcmp(r->proto, "R6-val") == 0;
+        char cov[32];
+        snprintf(cov, sizeof cov, "Cov@%zu", k);
+        if (strcmp(last, r->proto) != 0) {
+            last = r->proto;
+            printf("\n| protocol | model | n | NDCG@%zu | P@%zu | HR@%zu | %s | users | s |\n"
+                   "| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+                   k, k, k, r6 ? "pop. pct" : cov);
+        }
+        if (r6)
+            printf("| %s | %s | - |", r->proto, r->model);
+        else
+            printf("| %s | %s | %d |", r->proto, r->model, r->n);
+        int cols[4] = {0, 1, 2, r6 ? 4 : 3};
+        for (int j = 0; j < 4; j++) {
+            double sd, mean = nu_mean(r, t->nseeds, cols[j], &sd);
+            if (t->nseeds > 1)
+                printf(cols[j] == 4 ? " %.1f ± %.1f |" : " %.4f ± %.4f |", mean, sd);
+            else
+                printf(cols[j] == 4 ? " %.1f |" : " %.4f |", mean);
+        }
+        double secs = 0;
+        for (int s = 0; s < t->nseeds; s++)
+            secs += r->secs[s];
+        printf(" %zu | %.1f |\n", r->users[0], secs / t->nseeds);
+    }
+}
+
+static int nu_json(const char *path, const nutab_t *t, size_t k, err_t *err)
+{
+    cJSON *arr = cJSON_CreateArray();
+    static const char *const mn[NU_NMET] = {"NDCG", "P", "HR", "Coverage", "popularity_percentile"};
+    char key[48];
+    for (size_t i = 0; i < t->n; i++) {
+        const nurow_t *r = &t->v[i];
+        cJSON *o = cJSON_CreateObject(), *met = cJSON_CreateObject(), *sp = cJSON_CreateObject(),
+              *per = cJSON_CreateObject(), *seeds = cJSON_CreateArray(), *users = cJSON_CreateArray();
+        cJSON_AddStringToObject(o, "protocol", r->proto);
+        cJSON_AddStringToObject(o, "model", r->model);
+        cJSON_AddNumberToObject(o, "n", r->n);
+        for (int s = 0; s < t->nseeds; s++) {
+            cJSON_AddItemToArray(seeds, cJSON_CreateNumber((double)t->seeds[s]));
+            cJSON_AddItemToArray(users, cJSON_CreateNumber((double)r->users[s]));
+        }
+        for (int j = 0; j < NU_NMET; j++) {
+            if (j == 4 && r->n)
+                continue;
+            if (j < 4)
+                snprintf(key, sizeof key, "%s@%zu", mn[j], k);
+            else
+                snprintf(key, sizeof key, "%s", mn[j]);
+            double sd, mean = nu_mean(r, t->nseeds, j, &sd);
+            cJSON_AddNumberToObject(met, key, mean);
+            cJSON_AddNumberToObject(sp, key, sd);
+            cJSON *v = cJSON_CreateArray();
+            for (int s = 0; s < t->nseeds; s++)
+                cJSON_AddItemToArray(v, cJSON_CreateNumber(r->m[s][j]));
+            cJSON_AddItemToObject(per, key, v);
+        }
+        cJSON_AddItemToObject(o, "seeds", seeds);
+        cJSON_AddItemToObject(o, "users", users);
+        cJSON_AddItemToObject(o, "metrics", met);
+        cJSON_AddItemToObject(o, "spread_sd", sp);
+        cJSON_AddItemToObject(o, "per_seed", per);
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *text = cJSON_Print(arr);
+    cJSON_Delete(arr);
+    if (!text)
+        return err_set(err, "%s: out of memory", path);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        free(text);
+        return err_errno(err, "%s", path);
+    }
+    int bad = fputs(text, f) < 0 || fputc('\n', f) < 0;
+    bad |= fclose(f) != 0;
+    free(text);
+    return bad ? err_errno(err, "%s: write", path) : 0;
+}
+
+/* --queries FILE-less: the fixed table of well-known queries (R6, by title). */
+static void nu_print_queries(nuctx_t *c, err_t *err)
+{
+    static const char *const titles[] = {
+        "Toy Story (1995)", "Matrix, The (1999)",
+        "Lord of the Rings: The Fellowship of the Ring, The (2001)",
+        "Star Wars: Episode IV - A New Hope (1977)", "Pulp Fiction (1994)", "Godfather, The (1972)",
+        "Finding Nemo (2003)", "Titanic (1997)", "Alien (1979)", "Forrest Gump (1994)"};
+    const catalog_t *cat = c->s->ds->catalog;
+    size_t k = c->k;
+    c->k = 5;
+    printf("\n| query | mode | top 5 |\n| --- | --- | --- |\n");
+    for (size_t t = 0; t < sizeof titles / sizeof titles[0]; t++) {
+        uint32_t qi = EVALUSERS_NONE;
+        for (uint32_t i = 0; i < c->ncat; i++)
+            if (strcmp(catalog_title(cat, i), titles[t]) == 0) {
+                qi = i;
+                break;
+            }
+        if (qi == EVALUSERS_NONE) {
+            printf("| %s | - | not in this catalog |\n", titles[t]);
+            continue;
+        }
+        for (int mode = 0; mode < NS_NMODES; mode++) {
+            long got = nu_similar(c, mode, qi, err);
+            printf("| %s | %s | ", mode == 0 ? titles[t] : "", nu_mode_names[mode]);
+            for (long i = 0; i < got; i++)
+                printf("%s%s", i ? "; " : "", catalog_title(cat, c->list[i]));
+            printf(" |\n");
+        }
+    }
+    c->k = k;
+}
+
+static int run_newusers(const cfg_t *cfg, int protocol, err_t *err)
+{
+    const char *data = cfg_str(cfg, "data");
+    if (!data[0])
+        return err_set(err, "--data DIR is required");
+    uint8_t want[NU_NMODELS] = {0};
+    const char *ml = cfg_str(cfg, "models");
+    if (protocol == 6)
+        ml = "popularity,content,cf,hybrid";
+    if (strcmp(ml, "popularity,content,cf,hybrid") == 0) /* the R1 default: every R5 model */
+        memset(want, 1, sizeof want);
+    else {
+        char buf[256];
+        snprintf(buf, sizeof buf, "%s", ml);
+        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+            int found = 0;
+            for (int i = 0; i < NU_NMODELS; i++)
+                if (strcmp(tok, nu_model_names[i]) == 0)
+                    want[i] = 1, found = 1;
+            if (!found)
+                return err_set(err, "--models: unknown model '%s' for R5/R7 (popularity, ease, als, "
+                                    "itemknn, genre, mix, content, cf, hybrid)",
+                               tok);
+        }
+    }
+    nutab_t t;
+    memset(&t, 0, sizeof t);
+    const char *seeds = cfg_str(cfg, "seeds");
+    if (seeds[0]) {
+        int n = parse_list_u64(seeds, t.seeds, NU_MAXSEEDS, "seeds", err);
+        if (n < 0)
+            return -1;
+        t.nseeds = n;
+    } else {
+        t.seeds[0] = (uint64_t)cfg_int(cfg, "seed");
+        t.nseeds = 1;
+    }
+    uint64_t nsv[16];
+    int nns = parse_list_u64(cfg_str(cfg, "ns"), nsv, 16, "ns", err);
+    if (nns < 0)
+        return -1;
+    dataset_opts_t dopts;
+    dataset_opts_from_cfg(cfg, &dopts);
+    dataset_t *ds = NULL;
+    if (dataset_load(data, &ds, &dopts, err) != 0)
+        return -1;
+    int rc = -1;
+    int validation = cfg_bool(cfg, "validation");
+    const char *wt = cfg_str(cfg, "write-train");
+    if (wt[0]) {
+        evalusers_split_t *us = NULL;
+        if (evalusers_split_make(ds, cfg_double(cfg, "user-frac"), t.seeds[0], validation,
+                                 cfg_double(cfg, "val-user-frac"), &us, err) == 0)
+            rc = nu_write_train(ds, us, data, wt, err);
+        evalusers_split_free(us);
+        dataset_free(ds);
+        return rc;
+    }
+    FILE *lists = NULL;
+    if (cfg_str(cfg, "lists")[0] && !(lists = fopen(cfg_str(cfg, "lists"), "w"))) {
+        err_errno(err, "%s", cfg_str(cfg, "lists"));
+        dataset_free(ds);
+        return -1;
+    }
+    static const float mix_grid[] = {0, 0.05f, 0.1f, 0.2f, 0.3f, 0.5f, 0.7f, 1, 1.5f, 2, 3};
+    for (int si = 0; si < t.nseeds; si++) {
+        t.seed_i = si;
+        t.cur = 0;
+        nuctx_t c;
+        if (nuctx_init(&c, ds, cfg, t.seeds[si], protocol, want, err) != 0) {
+            nuctx_free(&c);
+            goto done;
+        }
+        c.lists = lists;
+        if (protocol == 6) {
+            for (int mode = 0; mode < NS_NMODES; mode++) {
+                double t0 = clock_mono_sec(), pct = 0;
+                evalmetrics_ranking_t res;
+                nurow_t *r = nutab_row(&t, validation ? "R6-val" : "R6", nu_mode_names[mode], 0, err);
+                if (!r || nu_run_r6(&c, cfg, mode, &res, &pct, err) != 0) {
+                    nuctx_free(&c);
+                    goto done;
+                }
+                nu_put(r, si, &res, pct, clock_mono_sec() - t0);
+            }
+            if (si == 0 && cfg_bool(cfg, "queries"))
+                nu_print_queries(&c, err);
+        } else {
+            for (int id = 0; id < NU_NMODELS; id++) {
+                if (!want[id])
+                    continue;
+                size_t ngrid = id == NU_MIX && validation ? sizeof mix_grid / sizeof mix_grid[0] : 1;
+                for (size_t g = 0; g < ngrid; g++) {
+                    char mname[32];
+                    if (ngrid > 1) {
+                        c.mix_w = mix_grid[g];
+                        snprintf(mname, sizeof mname, "mix w=%g", (double)mix_grid[g]);
+                    } else if (id == NU_MIX)
+                        snprintf(mname, sizeof mname, "mix w=%g", (double)c.mix_w);
+                    else
+                        snprintf(mname, sizeof mname, "%s", nu_model_names[id]);
+                    for (int v = 0; v < (protocol == 7 ? 2 : 1); v++)
+                        for (int ni = 0; ni < nns; ni++) {
+                            char pl[24];
+                            snprintf(pl, sizeof pl, "%s%s%s", protocol == 7 ? "R7" : "R5",
+                                     protocol == 7 ? (v ? "-without-low" : "-with-low") : "",
+                                     validation ? "-val" : "");
+                            double t0 = clock_mono_sec();
+                            evalmetrics_ranking_t res;
+                            nurow_t *r = nutab_row(&t, pl, mname, (int)nsv[ni], err);
+                            if (!r || nu_run_r5(&c, cfg, id, (size_t)nsv[ni], v, &res, err) != 0) {
+                                nuctx_free(&c);
+                                goto done;
+                            }
+                            nu_put(r, si, &res, 0, clock_mono_sec() - t0);
+                            log_kv(LOG_INFO, "evaluated", "model", mname, "protocol", pl, NULL);
+                        }
+                }
+                c.mix_w = (float)cfg_double(cfg, "mix-w");
+            }
+        }
+        nuctx_free(&c);
+    }
+    nu_print(&t, (size_t)cfg_int(cfg, "k"));
+    if (validation && protocol != 6 && want[NU_MIX]) {
+        /* The mix weight with the best NDCG averaged over n and seeds. */
+        double best = -1;
+        const char *bw = "";
+        for (size_t i = 0; i < t.n; i++) {
+            if (strncmp(t.v[i].model, "mix w=", 6) != 0 || (i > 0 && strcmp(t.v[i - 1].model, t.v[i].model) == 0))
+                continue;
+            double sum = 0;
+            size_t cnt = 0;
+            for (size_t j = i; j < t.n && strcmp(t.v[j].model, t.v[i].model) == 0; j++)
+                for (int si = 0; si < t.nseeds; si++, cnt++)
+                    sum += t.v[j].m[si][0];
+            if (cnt && sum / (double)cnt > best) {
+                best = sum / (double)cnt;
+                bw = t.v[i].model + 6;
+            }
+        }
+        printf("\nbest on the validation users: --mix-w=%s (NDCG@%zu %.4f averaged over n and seeds)\n", bw,
+               (size_t)cfg_int(cfg, "k"), best);
+    }
+    const char *json = cfg_str(cfg, "json");
+    if (json[0] && nu_json(json, &t, (size_t)cfg_int(cfg, "k"), err) != 0)
+        goto done;
+    rc = 0;
+done:
+    if (lists)
+        fclose(lists);
+    free(t.v);
+    dataset_free(ds);
+    return rc;
+}
+#else
+static int run_newusers(const cfg_t *cfg, int protocol, err_t *err)
+{
+    (void)cfg, (void)protocol;
+    return err_set(err, "R5-R7 need the content and cf models, not available in this build");
+}
+#endif
+
+
 /* ---- main ---- */
 
 static int split_models(char *list, char **out, size_t max, err_t *err)
@@ -810,8 +1729,10 @@ static int run(const cfg_t *cfg, err_t *err)
     const char *proto = cfg_str(cfg, "protocol");
     int protocol = strcmp(proto, "R1") == 0 ? 1 : strcmp(proto, "R2") == 0 ? 2
                                               : strcmp(proto, "R3") == 0 ? 3 : 0;
+    if (strcmp(proto, "R5") == 0 || strcmp(proto, "R6") == 0 || strcmp(proto, "R7") == 0)
+        return run_newusers(cfg, proto[1] - '0', err);
     if (!protocol)
-        return err_set(err, "--protocol=%s: expected R1, R2 or R3", proto);
+        return err_set(err, "--protocol=%s: expected R1, R2, R3, R5, R6 or R7", proto);
     const char *data = cfg_str(cfg, "data");
     if (!data[0])
         return err_set(err, "--data DIR is required");
@@ -930,10 +1851,11 @@ done:
 int main(int argc, char **argv)
 {
     err_t err;
-    cfg_t *cfg = cfg_new("recsys-eval", "--data DIR --protocol R1|R2|R3 [options]",
+    cfg_t *cfg = cfg_new("recsys-eval", "--data DIR --protocol R1|R2|R3|R5|R6|R7 [options]",
                          "Runs an evaluation protocol of EVALUATION.md (R1 top-k ranking, R2 rating "
-                         "prediction, R3 cold items) for popularity, content, cf and hybrid, prints "
-                         "the table and optionally writes it as JSON.");
+                         "prediction, R3 cold items, R5 new users, R6 similar items, R7 low ratings) "
+                         "for popularity, content, cf, hybrid (and R5-R7's anchors), prints the "
+                         "table and optionally writes it as JSON.");
     if (!cfg || cfg_add(cfg, "eval", eval_options, &err) != 0 ||
         cfg_add(cfg, "dataset", dataset_options, &err) != 0 ||
         cfg_add(cfg, "blend", blend_options, &err) != 0 ||
