@@ -24,7 +24,11 @@ const cfg_option_t blend_options[] = {
     {"blend-n0", CFG_DOUBLE, "0.1",
      "History length at which content and CF weigh the same (w_cf = n / (n + n0)).", 1e-6, 1e9},
     {"blend-popularity", CFG_DOUBLE, "0",
-     "Weight of popularity next to content + CF (which sum to 1).", 0, 1e6},
+     "Weight of popularity next to content + CF (which sum to 1) for an empty history; it decays with the "
+     "history length n as blend-popularity * d / (n + d), d = blend-popularity-decay (0: no decay).",
+     0, 1e6},
+    {"blend-popularity-decay", CFG_DOUBLE, "0",
+     "History length d at which popularity's weight has halved (0: the same weight at every length).", 0, 1e9},
     {"blend-rrf-k", CFG_DOUBLE, "60", "Reciprocal-rank-fusion constant k0 (rank r scores 1/(k0 + r)).",
      0, 1e9},
     {"blend-depth", CFG_INT, "50",
@@ -44,6 +48,7 @@ void blend_params_default(blend_params_t *p)
     p->method = BLEND_RRF;
     p->n0 = 0.1f;
     p->popularity = 0.0f;
+    p->pop_decay = 0.0f;
     p->rrf_k = 60.0f;
     /* Depth 50: on the R1 and R3 validation splits 50 and 100 matched 200
      * (R1 NDCG 0.2648 for all three, R3 0.2419 vs 0.2417) at a quarter of
@@ -82,6 +87,8 @@ int blend_params_check(const blend_params_t *p, err_t *err)
         return err_set(err, "blend: n0 must be > 0 (got %g)", (double)p->n0);
     if (!(p->popularity >= 0) || !isfinite(p->popularity))
         return err_set(err, "blend: popularity weight must be >= 0 (got %g)", (double)p->popularity);
+    if (!(p->pop_decay >= 0) || !isfinite(p->pop_decay))
+        return err_set(err, "blend: popularity decay must be >= 0 (got %g)", (double)p->pop_decay);
     if (!(p->rrf_k >= 0) || !isfinite(p->rrf_k))
         return err_set(err, "blend: rrf-k must be >= 0 (got %g)", (double)p->rrf_k);
     return 0;
@@ -95,6 +102,7 @@ int blend_params_from_cfg(const cfg_t *cfg, blend_params_t *p, err_t *err)
         return err_set(err, "--blend-method=%s: expected minmax, zscore or rrf", m);
     p->n0 = (float)cfg_double(cfg, "blend-n0");
     p->popularity = (float)cfg_double(cfg, "blend-popularity");
+    p->pop_decay = (float)cfg_double(cfg, "blend-popularity-decay");
     p->rrf_k = (float)cfg_double(cfg, "blend-rrf-k");
     p->depth = (size_t)cfg_int(cfg, "blend-depth");
     return blend_params_check(p, err);
@@ -105,7 +113,8 @@ void blend_policy_weights(const blend_params_t *p, size_t history_len, blend_wei
     double n = (double)history_len, n0 = p->n0 > 0 ? p->n0 : 1.0;
     out->cf = (float)(n / (n + n0));
     out->content = (float)(n0 / (n + n0));
-    out->popularity = p->popularity;
+    double d = p->pop_decay;
+    out->popularity = d > 0 ? (float)(p->popularity * d / (n + d)) : p->popularity;
 }
 
 typedef struct entry {

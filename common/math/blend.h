@@ -14,7 +14,8 @@
  *    - a per-request override (proto BlendWeights) is used as given when
  *      present and not all zero (negative or non-finite: an error);
  *    - otherwise the history-length policy, n = the user's history length:
- *        w_cf = n / (n + n0),  w_content = n0 / (n + n0),  w_pop = popularity
+ *        w_cf = n / (n + n0),  w_content = n0 / (n + n0),
+ *        w_pop = popularity * d / (n + d)   (d = pop_decay; d = 0: popularity)
  *      so short histories lean on content, long ones on CF.
  *    Under the policy, when one of content and CF has an empty list the other
  *    takes the whole personal share (w_content + w_cf = 1), so popularity
@@ -63,7 +64,10 @@ typedef struct blend_weights {
 typedef struct blend_params {
     blend_method_t method;
     float n0;         /* history length at which content and CF weigh the same (> 0) */
-    float popularity; /* popularity's weight next to content + cf = 1 (>= 0) */
+    float popularity; /* popularity's weight next to content + cf = 1 (>= 0),
+                       * for an empty history */
+    float pop_decay;  /* d: popularity's weight is popularity * d / (n + d)
+                       * for a history of n (0: constant) */
     float rrf_k;      /* RRF constant k0 (>= 0) */
     size_t depth;     /* entries of each source's list fused (callers ask the
                        * models for max(depth, k)); the evaluator and the
@@ -83,7 +87,8 @@ typedef struct blend_item {
     uint8_t present;              /* bit s: the item was in source s's list */
 } blend_item_t;
 
-/* Options of this module: blend-method, blend-n0, blend-popularity, blend-rrf-k. */
+/* Options of this module: blend-method, blend-n0, blend-popularity,
+ * blend-popularity-decay, blend-rrf-k, blend-depth. */
 extern const cfg_option_t blend_options[];
 /* The defaults (chosen on a validation split, bench/README.md "recsys-eval"). */
 void blend_params_default(blend_params_t *p);

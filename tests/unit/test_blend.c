@@ -37,7 +37,7 @@ static void merge(const blend_params_t *p, const blend_weights_t *ov, size_t his
 
 static blend_params_t params(blend_method_t m, float n0, float pop, float rrfk)
 {
-    blend_params_t p = {m, n0, pop, rrfk, 200};
+    blend_params_t p = {.method = m, .n0 = n0, .popularity = pop, .rrf_k = rrfk, .depth = 200};
     return p;
 }
 

@@ -132,8 +132,9 @@ static const cfg_option_t eval_options[] = {
      "services/cf/cf_features.h (genres, year buckets -> the model's item columns/factors).",
      0, 0},
     {"tune", CFG_BOOL, "false",
-     "Grid-search the blend (method, n0, popularity) on the validation split; prints every "
-     "setting and the best.",
+     "Grid-search the blend on validation data and print the settings and the best: R1/R3 over "
+     "method, n0 and popularity on the validation split; R5 over method, popularity, its decay with "
+     "the history length and n0, on validation users carved from the training users (every --seeds).",
      0, 0},
     CFG_END,
 };
@@ -370,11 +371,12 @@ static int cf_scores_cold(const models_t *m)
 /* The hybrid: content and CF lists over the candidates (CF only for items
  * it has train data for; content only for items it could score), the
  * popularity list, fused by blend_merge with the history-length policy. */
-static int score_hybrid(void *ctx, const evalproto_query_t *q, float *scores, err_t *err)
+/* The three lists the gateway fuses for q (content and CF scores of the
+ * candidates, each cut to the blend depth, and popularity), into lists
+ * (arrays owned by m, valid until the next call). */
+static int hybrid_lists(models_t *m, const evalproto_query_t *q, blend_list_t lists[BLEND_NSOURCES], err_t *err)
 {
-    models_t *m = ctx;
-    blend_list_t lists[BLEND_NSOURCES];
-    memset(lists, 0, sizeof lists);
+    memset(lists, 0, BLEND_NSOURCES * sizeof *lists);
     for (int src = 0; src < 2; src++) {
         if (source_scores(m, src, q, err) != 0)
             return -1;
@@ -401,6 +403,15 @@ static int score_hybrid(void *ctx, const evalproto_query_t *q, float *scores, er
     lists[2].keys = m->keys[2];
     lists[2].scores = m->vals[2];
     lists[2].n = truncate_list(m, 2, q->ncand);
+    return 0;
+}
+
+static int score_hybrid(void *ctx, const evalproto_query_t *q, float *scores, err_t *err)
+{
+    models_t *m = ctx;
+    blend_list_t lists[BLEND_NSOURCES];
+    if (hybrid_lists(m, q, lists, err) != 0)
+        return -1;
     long n = blend_merge(&m->blend, NULL, q->nhist, lists, q->ncand, m->ws, m->ws_bytes, m->merged,
                          NULL, err);
     if (n < 0)
@@ -1195,6 +1206,126 @@ done:
     return rc;
 }
 
+/* ---- R5 --tune: the hybrid policy fitted on validation users ---- */
+
+/* The grid of the history-length policy (common/math/blend.h): method,
+ * popularity's weight at n = 0 and its decay, and n0 (content vs CF). */
+static const blend_method_t tune_methods[] = {BLEND_RRF, BLEND_MINMAX};
+static const float tune_pops[] = {0, 0.25f, 0.5f, 1, 2, 4, 8};
+static const float tune_decays[] = {0, 2, 5, 10, 20, 50};
+static const float tune_n0s[] = {0.1f, 1, 5};
+#define TUNE_NM (sizeof tune_methods / sizeof tune_methods[0])
+#define TUNE_NP (sizeof tune_pops / sizeof tune_pops[0])
+#define TUNE_ND (sizeof tune_decays / sizeof tune_decays[0])
+#define TUNE_N0 (sizeof tune_n0s / sizeof tune_n0s[0])
+#define TUNE_NCOMBOS (TUNE_NM * TUNE_NP * TUNE_ND * TUNE_N0)
+
+static void tune_params(const blend_params_t *base, size_t ci, blend_params_t *p)
+{
+    *p = *base;
+    p->method = tune_methods[ci % TUNE_NM];
+    ci /= TUNE_NM;
+    p->popularity = tune_pops[ci % TUNE_NP];
+    ci /= TUNE_NP;
+    p->pop_decay = tune_decays[ci % TUNE_ND];
+    ci /= TUNE_ND;
+    p->n0 = tune_n0s[ci];
+}
+
+/* Adds, for every grid point, the NDCG@k sum and user count of history
+ * length n on c's (validation) users into ndcg[ci] / users[ci]: the source
+ * lists are computed once per user and fused once per grid point. */
+static int nu_tune_r5(nuctx_t *c, const cfg_t *cfg, size_t n, double *ndcg, size_t *users, err_t *err)
+{
+    const evalusers_split_t *us = c->us;
+    size_t maxr = evalusers_max_ratings(us);
+    uint32_t *hist = malloc((n + 1) * sizeof *hist), *excl = malloc((n + 1) * sizeof *excl);
+    float *hv = malloc((n + 1) * sizeof *hv);
+    uint32_t *rel = malloc(maxr * sizeof *rel), *list = malloc(c->k * sizeof *list);
+    evalmetrics_acc_t *acc = calloc(TUNE_NCOMBOS, sizeof *acc);
+    int rc = -1;
+    size_t ninit = 0;
+    if (!hist || !excl || !hv || !rel || !list || !acc) {
+        err_set(err, "out of memory");
+        goto done;
+    }
+    for (; ninit < TUNE_NCOMBOS; ninit++)
+        if (evalmetrics_acc_init(&acc[ninit], c->k, c->ncat, err) != 0)
+            goto done;
+    float low_max = (float)cfg_double(cfg, "low-max");
+    size_t nu = nu_max_users(cfg, us);
+    for (size_t ui = 0; ui < nu; ui++) {
+        uint32_t u = us->users[ui];
+        size_t nh, nx;
+        size_t nrel = evalusers_r5_case(us, u, n, 0, low_max, 4.0f, hist, hv, &nh, excl, &nx, rel);
+        if (nrel == 0)
+            continue;
+        size_t nc = 0, e = 0;
+        for (uint32_t i = 0; i < c->ncat; i++) {
+            while (e < nx && excl[e] < i)
+                e++;
+            if (e < nx && excl[e] == i)
+                continue;
+            c->cand[nc++] = i;
+        }
+        evalproto_query_t q = {u, hist, hv, nh, c->cand, nc};
+        blend_list_t lists[BLEND_NSOURCES];
+        if (hybrid_lists(&c->m, &q, lists, err) != 0)
+            goto done;
+        for (size_t ci = 0; ci < TUNE_NCOMBOS; ci++) {
+            blend_params_t p;
+            tune_params(&c->m.blend, ci, &p);
+            long got = blend_merge(&p, NULL, nh, lists, c->k, c->m.ws, c->m.ws_bytes, c->m.merged, NULL, err);
+            if (got < 0)
+                goto done;
+            for (long j = 0; j < got; j++)
+                list[j] = c->m.merged[j].key;
+            if (evalmetrics_acc_add(&acc[ci], list, (size_t)got, rel, nrel, err) != 0)
+                goto done;
+        }
+    }
+    for (size_t ci = 0; ci < TUNE_NCOMBOS; ci++) {
+        evalmetrics_ranking_t res;
+        evalmetrics_acc_result(&acc[ci], &res);
+        ndcg[ci] += res.ndcg;
+        users[ci] += res.users;
+    }
+    rc = 0;
+done:
+    for (size_t i = 0; i < ninit; i++)
+        evalmetrics_acc_free(&acc[i]);
+    free(acc), free(hist), free(excl), free(hv), free(rel), free(list);
+    return rc;
+}
+
+/* Prints the grid points by mean NDCG (over history lengths and seeds),
+ * best first, and the options of the best. */
+static void nu_tune_print(const double *ndcg, size_t cells, size_t k)
+{
+    size_t order[TUNE_NCOMBOS];
+    for (size_t i = 0; i < TUNE_NCOMBOS; i++)
+        order[i] = i;
+    for (size_t i = 1; i < TUNE_NCOMBOS; i++)
+        for (size_t j = i; j > 0 && ndcg[order[j]] > ndcg[order[j - 1]]; j--) {
+            size_t t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    printf("| method | popularity | decay | n0 | mean NDCG@%zu |\n| --- | --- | --- | --- | --- |\n", k);
+    blend_params_t base, p;
+    blend_params_default(&base);
+    for (size_t r = 0; r < 20 && r < TUNE_NCOMBOS; r++) {
+        tune_params(&base, order[r], &p);
+        printf("| %s | %g | %g | %g | %.4f |\n", blend_method_name(p.method), (double)p.popularity,
+               (double)p.pop_decay, (double)p.n0, ndcg[order[r]] / (double)cells);
+    }
+    tune_params(&base, order[0], &p);
+    printf("\nbest on the validation users: --blend-method=%s --blend-popularity=%g "
+           "--blend-popularity-decay=%g --blend-n0=%g (mean NDCG@%zu %.4f over %zu history lengths x seeds)\n",
+           blend_method_name(p.method), (double)p.popularity, (double)p.pop_decay, (double)p.n0, k,
+           ndcg[order[0]] / (double)cells, cells);
+}
+
 /* SimilarItems as the gateway answers it (gw_rank.c): the content worker's
  * content_similar and the CF worker's cf_similar, blend-depth entries each
  * (k when larger), the popularity list (query left out), fused by
@@ -1588,7 +1719,22 @@ static int run_newusers(const cfg_t *cfg, int protocol, err_t *err)
     if (dataset_load(data, &ds, &dopts, err) != 0)
         return -1;
     int rc = -1;
-    int validation = cfg_bool(cfg, "validation");
+    int tune = cfg_bool(cfg, "tune");
+    if (tune && protocol != 5) {
+        dataset_free(ds);
+        return err_set(err, "--tune with R5-R7 fits the hybrid policy on R5 (use --protocol R5)");
+    }
+    if (tune)
+        memset(want, 0, sizeof want), want[NU_HYBRID] = 1;
+    int validation = cfg_bool(cfg, "validation") || tune;
+    double *tune_ndcg = tune ? calloc(TUNE_NCOMBOS, sizeof *tune_ndcg) : NULL;
+    size_t *tune_users = tune ? calloc(TUNE_NCOMBOS, sizeof *tune_users) : NULL;
+    size_t tune_cells = 0;
+    if (tune && (!tune_ndcg || !tune_users)) {
+        free(tune_ndcg), free(tune_users);
+        dataset_free(ds);
+        return err_set(err, "out of memory");
+    }
     const char *wt = cfg_str(cfg, "write-train");
     if (wt[0]) {
         evalusers_split_t *us = NULL;
@@ -1615,7 +1761,13 @@ static int run_newusers(const cfg_t *cfg, int protocol, err_t *err)
             goto done;
         }
         c.lists = lists;
-        if (protocol == 6) {
+        if (tune) {
+            for (int ni = 0; ni < nns; ni++, tune_cells++)
+                if (nu_tune_r5(&c, cfg, (size_t)nsv[ni], tune_ndcg, tune_users, err) != 0) {
+                    nuctx_free(&c);
+                    goto done;
+                }
+        } else if (protocol == 6) {
             for (int mode = 0; mode < NS_NMODES; mode++) {
                 double t0 = clock_mono_sec(), pct = 0;
                 evalmetrics_ranking_t res;
@@ -1664,6 +1816,11 @@ static int run_newusers(const cfg_t *cfg, int protocol, err_t *err)
         }
         nuctx_free(&c);
     }
+    if (tune) {
+        nu_tune_print(tune_ndcg, tune_cells, (size_t)cfg_int(cfg, "k"));
+        rc = 0;
+        goto done;
+    }
     nu_print(&t, (size_t)cfg_int(cfg, "k"));
     if (validation && protocol != 6 && want[NU_MIX]) {
         /* The mix weight with the best NDCG averaged over n and seeds. */
@@ -1692,6 +1849,7 @@ static int run_newusers(const cfg_t *cfg, int protocol, err_t *err)
 done:
     if (lists)
         fclose(lists);
+    free(tune_ndcg), free(tune_users);
     free(t.v);
     dataset_free(ds);
     return rc;
