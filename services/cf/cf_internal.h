@@ -7,6 +7,9 @@
 #define RECSYS_CF_INTERNAL_H
 
 #include <math.h>
+#include <stdbool.h>
+
+#include "common/data/feedback.h"
 
 #include "services/cf/cf_model.h"
 
@@ -30,6 +33,27 @@ void cf_model_screen_init(cf_model_t *m);
 int cf_screen_scores(const cf_model_t *m, const float *u, const float *bias, const topk_filter_t *tf, size_t k,
                      float *scores);
 
+/* Negative feedback (common/data/feedback.h): whether a history value of m
+ * (a rating; a DISLIKE arrives as FEEDBACK_DISLIKE_RATING) is evidence
+ * against its item. Only on a rating scale (an implicit model's values of 1
+ * are views, not one-star ratings). */
+static inline bool cf_value_negative(const cf_model_t *m, float v)
+{
+    return feedback_scale_has_negatives(m->rmax) && feedback_rating_negative(v);
+}
+
+/* The weight of a history value in EASE's sum over the history (scoring and
+ * the cold-item profile): 1 (binary) or the rating for a positive item;
+ * for a negative one minus feedback_negative_strength times what a top
+ * rating weighs (1 or rmax), so a 1-star pulls the items EASE ties to it
+ * down as hard as a 5-star lifts its own. */
+static inline float cf_ease_weight(const cf_model_t *m, float v)
+{
+    if (cf_value_negative(m, v))
+        return -feedback_negative_strength(v) * (m->params.ease.binary ? 1.0f : m->rmax);
+    return m->params.ease.binary ? 1.0f : v;
+}
+
 static inline float cf_als_conf(const cf_als_params_t *p, float r)
 {
     if (p->binary)
@@ -40,7 +64,10 @@ static inline float cf_als_conf(const cf_als_params_t *p, float r)
 }
 
 /* ALS fold-in: the exact solution of the user's normal equations
- * (gram + reg I + sum (c - 1) y y^T) x = sum c y over the n items.
+ * (gram + reg I + sum (c - 1) y y^T) x = sum c p y over the n items, p = 1
+ * for a positive item, 0 for a negative one (cf_value_negative; its
+ * confidence that of the rating feedback_negative_strength * rmax: a 1-star
+ * as certain as a 5-star).
  * work: (dim * dim + dim) doubles + dim * dim floats. */
 int cf_als_fold_in(const cf_model_t *m, const uint32_t *items, const float *values, size_t n, float *x,
                    double *work, float *fwork);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/data/feedback.h"
 #include "services/content/content_internal.h"
 
 
@@ -87,7 +88,15 @@ long content_similar(const content_model_t *m, uint32_t item, size_t k, const fi
     return (long)got;
 }
 
-/* History weights into s->w (see content_score_history); returns sum |w|. */
+/* History weights into s->w (see content_score_history); returns sum |w|.
+ * Negative events (common/data/feedback.h: a rating <= 2, a DISLIKE, which
+ * arrives as FEEDBACK_DISLIKE_RATING) are evidence against: after centring
+ * (which already makes most of them negative) each one weighs at most
+ * -feedback_negative_strength times the mean |w| of the other events (1
+ * when there are none), so it is never positive, even alone or among equal
+ * ratings, and a 1-star pulls its neighbours down at least as much as a
+ * typical liked item lifts its own. Counting negatives in the mean only
+ * raises the weights of the liked items. */
 static double history_weights(const content_event_t *hist, size_t n, float implicit_weight, float *w)
 {
     double sum = 0;
@@ -103,13 +112,31 @@ static double history_weights(const content_event_t *hist, size_t n, float impli
         w[h] = isnan(hist[h].rating) ? implicit_weight : (float)(hist[h].rating - mean);
         abs_sum += fabs(w[h]);
     }
-    if (abs_sum > 0)
-        return abs_sum;
-    /* Nothing to centre on (one rating, equal ratings): uncentred weights. */
+    if (abs_sum == 0) {
+        /* Nothing to centre on (one rating, equal ratings): uncentred weights. */
+        for (size_t h = 0; h < n; h++) {
+            float r = hist[h].rating;
+            w[h] = (!isnan(r) && r > 0) ? r : 1.0f;
+            abs_sum += fabs(w[h]);
+        }
+    }
+    double pos_sum = 0;
+    size_t pos = 0;
+    for (size_t h = 0; h < n; h++)
+        if (isnan(hist[h].rating) || !feedback_rating_negative(hist[h].rating)) {
+            pos_sum += fabs(w[h]);
+            pos++;
+        }
+    double unit = pos && pos_sum > 0 ? pos_sum / (double)pos : 1.0;
     for (size_t h = 0; h < n; h++) {
         float r = hist[h].rating;
-        w[h] = (!isnan(r) && r > 0) ? r : 1.0f;
-        abs_sum += fabs(w[h]);
+        if (isnan(r) || !feedback_rating_negative(r))
+            continue;
+        float cap = (float)(-feedback_negative_strength(r) * unit);
+        if (w[h] > cap) {
+            abs_sum += fabs(cap) - fabs(w[h]);
+            w[h] = cap;
+        }
     }
     return abs_sum;
 }
