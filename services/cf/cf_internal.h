@@ -44,13 +44,14 @@ static inline bool cf_value_negative(const cf_model_t *m, float v)
 
 /* The weight of a history value in EASE's sum over the history (scoring and
  * the cold-item profile): 1 (binary) or the rating for a positive item;
- * for a negative one minus feedback_negative_strength times what a top
- * rating weighs (1 or rmax), so a 1-star pulls the items EASE ties to it
- * down as hard as a 5-star lifts its own. */
+ * for a negative one minus feedback_negative_strength times
+ * FEEDBACK_NEGATIVE_SCALE times what a top rating weighs (1 or rmax), so
+ * the items EASE ties to a disliked item move down (a 1-star: -0.5 next to
+ * a 5-star's +5; common/data/feedback.h says why a tenth). */
 static inline float cf_ease_weight(const cf_model_t *m, float v)
 {
     if (cf_value_negative(m, v))
-        return -feedback_negative_strength(v) * (m->params.ease.binary ? 1.0f : m->rmax);
+        return -feedback_negative_strength(v) * FEEDBACK_NEGATIVE_SCALE * (m->params.ease.binary ? 1.0f : m->rmax);
     return m->params.ease.binary ? 1.0f : v;
 }
 

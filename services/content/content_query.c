@@ -90,52 +90,47 @@ long content_similar(const content_model_t *m, uint32_t item, size_t k, const fi
 
 /* History weights into s->w (see content_score_history); returns sum |w|.
  * Negative events (common/data/feedback.h: a rating <= 2, a DISLIKE, which
- * arrives as FEEDBACK_DISLIKE_RATING) are evidence against: after centring
- * (which already makes most of them negative) each one weighs at most
- * -feedback_negative_strength times the mean |w| of the other events (1
- * when there are none), so it is never positive, even alone or among equal
- * ratings, and a 1-star pulls its neighbours down at least as much as a
- * typical liked item lifts its own. Counting negatives in the mean only
- * raises the weights of the liked items. */
+ * arrives as FEEDBACK_DISLIKE_RATING) are set aside: the other events are
+ * weighted exactly as they would be without them (centred on their own
+ * mean; uncentred when that leaves nothing), then each negative one weighs
+ * -feedback_negative_strength * FEEDBACK_NEGATIVE_SCALE times the mean |w|
+ * of the others (1 when there are none): evidence against, never for, even
+ * alone; the same history without the low ratings keeps its profile, minus
+ * a term for each of them. */
 static double history_weights(const content_event_t *hist, size_t n, float implicit_weight, float *w)
 {
     double sum = 0;
-    size_t rated = 0;
+    size_t rated = 0, pos = 0;
     for (size_t h = 0; h < n; h++)
-        if (!isnan(hist[h].rating)) {
+        if (!isnan(hist[h].rating) && !feedback_rating_negative(hist[h].rating)) {
             sum += hist[h].rating;
             rated++;
         }
     double mean = rated ? sum / (double)rated : 0;
     double abs_sum = 0;
     for (size_t h = 0; h < n; h++) {
+        if (!isnan(hist[h].rating) && feedback_rating_negative(hist[h].rating))
+            continue;
         w[h] = isnan(hist[h].rating) ? implicit_weight : (float)(hist[h].rating - mean);
         abs_sum += fabs(w[h]);
+        pos++;
     }
     if (abs_sum == 0) {
         /* Nothing to centre on (one rating, equal ratings): uncentred weights. */
         for (size_t h = 0; h < n; h++) {
             float r = hist[h].rating;
+            if (!isnan(r) && feedback_rating_negative(r))
+                continue;
             w[h] = (!isnan(r) && r > 0) ? r : 1.0f;
             abs_sum += fabs(w[h]);
         }
     }
-    double pos_sum = 0;
-    size_t pos = 0;
-    for (size_t h = 0; h < n; h++)
-        if (isnan(hist[h].rating) || !feedback_rating_negative(hist[h].rating)) {
-            pos_sum += fabs(w[h]);
-            pos++;
-        }
-    double unit = pos && pos_sum > 0 ? pos_sum / (double)pos : 1.0;
+    double unit = pos && abs_sum > 0 ? abs_sum / (double)pos : 1.0;
     for (size_t h = 0; h < n; h++) {
         float r = hist[h].rating;
-        if (isnan(r) || !feedback_rating_negative(r))
-            continue;
-        float cap = (float)(-feedback_negative_strength(r) * unit);
-        if (w[h] > cap) {
-            abs_sum += fabs(cap) - fabs(w[h]);
-            w[h] = cap;
+        if (!isnan(r) && feedback_rating_negative(r)) {
+            w[h] = (float)(-feedback_negative_strength(r) * FEEDBACK_NEGATIVE_SCALE * unit);
+            abs_sum += fabs(w[h]);
         }
     }
     return abs_sum;
