@@ -221,8 +221,15 @@ int cf_als_fold_in(const cf_model_t *m, const uint32_t *items, const float *valu
         b[i] = 0.0;
     for (size_t k = 0; k < n; k++) {
         const float *y = m->item_f + (size_t)items[k] * d;
-        float c = cf_als_conf(p, values[k]);
+        /* A negative item (common/data/feedback.h) is observed with
+         * preference 0: its confidence (by how strongly it is disliked)
+         * enters the matrix, nothing enters b, so the user vector moves away
+         * from it and from the items close to it. */
+        bool neg = cf_value_negative(m, values[k]);
+        float c = cf_als_conf(p, neg ? feedback_negative_strength(values[k]) * m->rmax : values[k]);
         vec_syrk_add(fwork, y, d, c - 1.0f);
+        if (neg)
+            continue;
         for (uint32_t i = 0; i < d; i++)
             b[i] += (double)c * y[i];
     }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "services/cf/cf_features.h"
+#include "services/cf/cf_internal.h"
 
 const cfg_option_t cf_featmap_options[] = {
     {"cf-feat-mu", CFG_DOUBLE, "60",
@@ -372,12 +373,12 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /* EASE: z = sum over the merged history (stored row, events overriding
- * their item, the last event of an item winning) of w_h W[h, :]. */
+ * their item, the last event of an item winning) of w_h W[h, :], w_h
+ * cf_ease_weight (negative for a disliked item). */
 static int ease_profile(const cf_featmap_t *f, const cf_model_t *m, const cf_who_t *who, float *z,
                         size_t *used, err_t *err)
 {
     uint32_t nf = f->nf;
-    int bin = m->params.ease.binary;
     size_t ne = who->n_events, nused = 0;
     uint64_t *keys = NULL;
     if (ne) {
@@ -393,7 +394,7 @@ static int ease_profile(const cf_featmap_t *f, const cf_model_t *m, const cf_who
         uint32_t it = (uint32_t)(keys[e] >> 32);
         if (e + 1 < ne && (uint32_t)(keys[e + 1] >> 32) == it)
             continue; /* a later event of the same item follows */
-        float w = bin ? 1.0f : who->events[(uint32_t)keys[e]].value;
+        float w = cf_ease_weight(m, who->events[(uint32_t)keys[e]].value);
         const float *row = f->w + (size_t)it * nf;
         for (uint32_t a = 0; a < nf; a++)
             z[a] += w * row[a];
@@ -408,7 +409,7 @@ static int ease_profile(const cf_featmap_t *f, const cf_model_t *m, const cf_who
                 e++;
             if (e < ne && (uint32_t)(keys[e] >> 32) == it)
                 continue; /* overridden by an event */
-            float w = bin ? 1.0f : row.val[a];
+            float w = cf_ease_weight(m, row.val[a]);
             const float *wr = f->w + (size_t)it * nf;
             for (uint32_t b = 0; b < nf; b++)
                 z[b] += w * wr[b];

@@ -7,6 +7,9 @@
 #define RECSYS_CF_INTERNAL_H
 
 #include <math.h>
+#include <stdbool.h>
+
+#include "common/data/feedback.h"
 
 #include "services/cf/cf_model.h"
 
@@ -39,6 +42,33 @@ int cf_knn_scores(const cf_model_t *m, const uint32_t *items, const float *vals,
                   float *work, float *sc);
 /* S[a][b] of an itemknn model (0 when b is not among a's neighbours). */
 float cf_knn_item_sim(const cf_model_t *m, uint32_t a, uint32_t b);
+/* Negative feedback (common/data/feedback.h): whether a history value of m
+ * (a rating; a DISLIKE arrives as FEEDBACK_DISLIKE_RATING) is evidence
+ * against its item. Only on a rating scale (an implicit model's values of 1
+ * are views, not one-star ratings). */
+static inline bool cf_value_negative(const cf_model_t *m, float v)
+{
+    return feedback_scale_has_negatives(m->rmax) && feedback_rating_negative(v);
+}
+
+/* The weight of a history value in an additive model's sum over the
+ * history (EASE and item-kNN scoring, user-kNN's history vector, the
+ * cold-item profile): 1 (binary) or the rating for a positive item; for a
+ * negative one minus feedback_negative_strength times
+ * FEEDBACK_NEGATIVE_SCALE times what a top rating weighs (1 or rmax), so
+ * the items tied to a disliked item move down (a 1-star: -0.5 next to a
+ * 5-star's +5; common/data/feedback.h says why a tenth). */
+static inline float cf_history_weight(const cf_model_t *m, int binary, float v)
+{
+    if (cf_value_negative(m, v))
+        return -feedback_negative_strength(v) * FEEDBACK_NEGATIVE_SCALE * (binary ? 1.0f : m->rmax);
+    return binary ? 1.0f : v;
+}
+
+static inline float cf_ease_weight(const cf_model_t *m, float v)
+{
+    return cf_history_weight(m, m->params.ease.binary, v);
+}
 
 static inline float cf_als_conf(const cf_als_params_t *p, float r)
 {
@@ -50,7 +80,10 @@ static inline float cf_als_conf(const cf_als_params_t *p, float r)
 }
 
 /* ALS fold-in: the exact solution of the user's normal equations
- * (gram + reg I + sum (c - 1) y y^T) x = sum c y over the n items.
+ * (gram + reg I + sum (c - 1) y y^T) x = sum c p y over the n items, p = 1
+ * for a positive item, 0 for a negative one (cf_value_negative; its
+ * confidence that of the rating feedback_negative_strength * rmax: a 1-star
+ * as certain as a 5-star).
  * work: (dim * dim + dim) doubles + dim * dim floats. */
 int cf_als_fold_in(const cf_model_t *m, const uint32_t *items, const float *values, size_t n, float *x,
                    double *work, float *fwork);

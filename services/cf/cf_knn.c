@@ -271,7 +271,7 @@ int cf_knn_scores(const cf_model_t *m, const uint32_t *items, const float *vals,
     if (m->kind == CF_KIND_ITEMKNN) {
         int bin = m->params.itemknn.binary;
         for (size_t h = 0; h < n; h++)
-            sparse_axpy_dense(sc, knn_w(bin, vals[h]), sparse_csr_row(&m->knn, items[h]));
+            sparse_axpy_dense(sc, cf_history_weight(m, bin, vals[h]), sparse_csr_row(&m->knn, items[h]));
         return 0;
     }
     if (m->kind != CF_KIND_USERKNN)
@@ -282,7 +282,7 @@ int cf_knn_scores(const cf_model_t *m, const uint32_t *items, const float *vals,
     memset(dot, 0, nu * sizeof *dot);
     double hn = 0;
     for (size_t h = 0; h < n; h++) {
-        float w = knn_w(p->binary, vals[h]);
+        float w = cf_history_weight(m, p->binary, vals[h]);
         hn += (double)w * w;
         sparse_axpy_dense(dot, w, sparse_csr_row(&m->knn, items[h]));
     }

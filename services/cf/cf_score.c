@@ -8,6 +8,11 @@
  *         the fold-in of the history; scores = item_f x (vec_gemv_rows).
  *   mf    the same with the bias: scores = b_i + q_i . p_u.
  *   ease  scores = sum over the history of w_h * B[h] (one axpy per item).
+ * Negative feedback (common/data/feedback.h, cf_value_negative): EASE
+ * weighs a negative item -feedback_negative_strength (cf_ease_weight), ALS
+ * folds it in with preference 0 (cf_als_fold_in; a known user whose row
+ * holds one is folded in rather than served the trained vector), MF folds
+ * the low rating in as what it is. cf_explain never names one.
  *   pop   scores = training counts; also every model's answer to an empty
  *         history.
  *   itemknn, userknn  cf_knn_scores (cf_knn.c) over the history.
@@ -45,6 +50,7 @@ struct cf_scratch {
     size_t ev_cap;
     float *knn_work; /* userknn: cf_knn_work_floats */
     size_t knn_cap;
+    size_t h_neg; /* negative entries of the history (cf_value_negative) */
 };
 
 cf_scratch_t *cf_scratch_new(void)
@@ -101,7 +107,8 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* The merged history of who into s->h_items / s->h_vals (sorted). */
+/* The merged history of who into s->h_items / s->h_vals (sorted), and the
+ * count of its negative entries into s->h_neg. */
 static int build_history(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, err_t *err)
 {
     s->h_n = 0;
@@ -147,6 +154,9 @@ static int build_history(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *w
         }
     }
     s->h_n = n;
+    s->h_neg = 0;
+    for (size_t h = 0; h < n; h++)
+        s->h_neg += cf_value_negative(m, s->h_vals[h]);
     return 0;
 }
 
@@ -157,7 +167,9 @@ static int user_vec(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, e
     size_t d = m->dim;
     if (s->h_n == 0)
         return 1;
-    int known = who->user != CF_NO_USER && who->n_events == 0;
+    /* The trained vector learned every stored rating as a positive
+     * interaction: a history holding a negative one is folded in instead. */
+    int known = who->user != CF_NO_USER && who->n_events == 0 && (s->h_neg == 0 || m->kind == CF_KIND_MF);
     if (m->kind == CF_KIND_ALS) {
         if (known)
             memcpy(s->uvec, m->user_f + who->user * d, d * sizeof(float));
@@ -232,9 +244,8 @@ static int score_all(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, 
     }
     if (m->kind == CF_KIND_EASE) {
         memset(sc, 0, n * sizeof *sc);
-        int bin = m->params.ease.binary;
         for (size_t h = 0; h < s->h_n; h++)
-            vec_axpy(sc, bin ? 1.0f : s->h_vals[h], m->ease_b + (size_t)s->h_items[h] * n, n);
+            vec_axpy(sc, cf_ease_weight(m, s->h_vals[h]), m->ease_b + (size_t)s->h_items[h] * n, n);
         return 0;
     }
     if (m->kind == CF_KIND_ITEMKNN || m->kind == CF_KIND_USERKNN) {
@@ -432,13 +443,13 @@ uint32_t cf_explain(const cf_model_t *m, cf_scratch_t *s, const cf_who_t *who, u
     size_t d = m->dim;
     for (size_t h = 0; h < s->h_n; h++) {
         uint32_t j = s->h_items[h];
-        if (j == item)
-            continue;
+        if (j == item || cf_value_negative(m, s->h_vals[h]))
+            continue; /* never explained by an item the user disliked */
         float v;
         if (m->kind == CF_KIND_EASE)
-            v = (m->params.ease.binary ? 1.0f : s->h_vals[h]) * m->ease_b[(size_t)j * m->n_items + item];
+            v = cf_ease_weight(m, s->h_vals[h]) * m->ease_b[(size_t)j * m->n_items + item];
         else if (m->kind == CF_KIND_ITEMKNN)
-            v = (m->params.itemknn.binary ? 1.0f : s->h_vals[h]) * cf_knn_item_sim(m, j, item);
+            v = cf_history_weight(m, m->params.itemknn.binary, s->h_vals[h]) * cf_knn_item_sim(m, j, item);
         else if (d)
             v = vec_dot(m->item_f + (size_t)j * d, m->item_f + (size_t)item * d, d) * m->item_inv_norm[j];
         else

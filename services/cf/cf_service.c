@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/data/feedback.h"
 #include "common/data/histmerge.h"
 #include "common/base/log.h"
 #include "common/math/topk.h"
@@ -520,7 +521,12 @@ static code_t do_score(const cf_service_t *s, cf_scratch_t *sc, const Recsys__V1
 {
     req_t r = {.s = s, .m = s->m, .arena = arena, .err = err};
     const cf_model_t *m = s->m;
-    code_t c = read_history(&r, q->user_id, q->history, q->n_history, NAN);
+    /* A DISLIKE is negative feedback (common/data/feedback.h): it folds in
+     * as FEEDBACK_DISLIKE_RATING, evidence against its item and its
+     * neighbours. A model without a rating scale (implicit data) cannot
+     * weigh it: there it is only seen. */
+    float dislike = feedback_scale_has_negatives(m->rmax) ? FEEDBACK_DISLIKE_RATING : NAN;
+    code_t c = read_history(&r, q->user_id, q->history, q->n_history, dislike);
     if (c != E_NONE)
         return c;
     cf_who_t who = {r.user, r.events, r.n_events};

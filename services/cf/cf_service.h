@@ -32,8 +32,12 @@
  *           events; else its latest implicit event. Event values: rating > 0 is the
  *           rating; a rating of 0 is an implicit positive taken as
  *           cf-implicit-rating (view, click, like, unspecified), except
- *           DISLIKE without a rating, which is skipped but still counts as
- *           seen. History items the model does not know are skipped and
+ *           DISLIKE without a rating: negative feedback
+ *           (common/data/feedback.h), folded in as the rating
+ *           FEEDBACK_DISLIKE_RATING on a model with a rating scale, only
+ *           seen on an implicit one. Negative items (ratings <= 2, dislikes)
+ *           are evidence against their neighbours (cf_score.c) and never
+ *           an explanation. History items the model does not know are skipped and
  *           listed in unknown_item_ids. With no usable history at all the
  *           answer is popularity (restricted by the genre/year filters:
  *           popularity by genre), history_used 0.

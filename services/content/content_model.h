@@ -189,7 +189,14 @@ typedef struct content_query {
  * When every w_h is 0 (a single rating, or all ratings equal and no implicit
  * event), the uncentred weights are used instead: w_h = rating_h when it is
  * positive, else 1; so one rating still gives a profile. A repeated item
- * counts once per event. score(j) = profile . v_j / sum_h |w_h|, in [-1, 1].
+ * counts once per event. Negative events (common/data/feedback.h: rating
+ * <= 2) are left out of the above (the others are weighted as without
+ * them) and weigh
+ *   w_h = -feedback_negative_strength(rating_h) * FEEDBACK_NEGATIVE_SCALE
+ *         * mean |w| of the others (1 when there are none):
+ * evidence against, never for, even alone, so items close to a disliked one
+ * move down; a negative event is never a `because`.
+ * score(j) = profile . v_j / sum_h |w_h|, in [-1, 1].
  * Candidates: all items (through the inverted index: only items sharing a
  * term with the profile can score non-zero; the others score 0 and rank by
  * index after them) or the given list (unknown indices are an error).

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/data/feedback.h"
 #include "services/content/content_internal.h"
 
 
@@ -87,29 +88,50 @@ long content_similar(const content_model_t *m, uint32_t item, size_t k, const fi
     return (long)got;
 }
 
-/* History weights into s->w (see content_score_history); returns sum |w|. */
+/* History weights into s->w (see content_score_history); returns sum |w|.
+ * Negative events (common/data/feedback.h: a rating <= 2, a DISLIKE, which
+ * arrives as FEEDBACK_DISLIKE_RATING) are set aside: the other events are
+ * weighted exactly as they would be without them (centred on their own
+ * mean; uncentred when that leaves nothing), then each negative one weighs
+ * -feedback_negative_strength * FEEDBACK_NEGATIVE_SCALE times the mean |w|
+ * of the others (1 when there are none): evidence against, never for, even
+ * alone; the same history without the low ratings keeps its profile, minus
+ * a term for each of them. */
 static double history_weights(const content_event_t *hist, size_t n, float implicit_weight, float *w)
 {
     double sum = 0;
-    size_t rated = 0;
+    size_t rated = 0, pos = 0;
     for (size_t h = 0; h < n; h++)
-        if (!isnan(hist[h].rating)) {
+        if (!isnan(hist[h].rating) && !feedback_rating_negative(hist[h].rating)) {
             sum += hist[h].rating;
             rated++;
         }
     double mean = rated ? sum / (double)rated : 0;
     double abs_sum = 0;
     for (size_t h = 0; h < n; h++) {
+        if (!isnan(hist[h].rating) && feedback_rating_negative(hist[h].rating))
+            continue;
         w[h] = isnan(hist[h].rating) ? implicit_weight : (float)(hist[h].rating - mean);
         abs_sum += fabs(w[h]);
+        pos++;
     }
-    if (abs_sum > 0)
-        return abs_sum;
-    /* Nothing to centre on (one rating, equal ratings): uncentred weights. */
+    if (abs_sum == 0) {
+        /* Nothing to centre on (one rating, equal ratings): uncentred weights. */
+        for (size_t h = 0; h < n; h++) {
+            float r = hist[h].rating;
+            if (!isnan(r) && feedback_rating_negative(r))
+                continue;
+            w[h] = (!isnan(r) && r > 0) ? r : 1.0f;
+            abs_sum += fabs(w[h]);
+        }
+    }
+    double unit = pos && abs_sum > 0 ? abs_sum / (double)pos : 1.0;
     for (size_t h = 0; h < n; h++) {
         float r = hist[h].rating;
-        w[h] = (!isnan(r) && r > 0) ? r : 1.0f;
-        abs_sum += fabs(w[h]);
+        if (!isnan(r) && feedback_rating_negative(r)) {
+            w[h] = (float)(-feedback_negative_strength(r) * FEEDBACK_NEGATIVE_SCALE * unit);
+            abs_sum += fabs(w[h]);
+        }
     }
     return abs_sum;
 }

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "common/data/dataset.h"
+#include "common/data/feedback.h"
 #include "common/data/histmerge.h"
 #include "common/text/text.h"
 
@@ -393,7 +394,6 @@ static code_t handle_score(content_service_t *s, const Recsys__V1__WorkerScoreRe
         return C_INVALID;
 
     content_event_t *ev = arena_alloc(a, nh * sizeof *ev);
-    uint32_t *skipped = arena_alloc(a, nh * sizeof *skipped);
     const char **unknown = arena_alloc(a, (nh + nc) * sizeof *unknown);
     uint32_t *cand = nc ? arena_alloc(a, nc * sizeof *cand) : NULL;
     /* known history events: item, explicit?, position; then the pick */
@@ -401,9 +401,9 @@ static code_t handle_score(content_service_t *s, const Recsys__V1__WorkerScoreRe
     bool *hexpl = arena_alloc(a, nh * sizeof *hexpl);
     uint64_t *scratch = arena_alloc(a, nh * sizeof *scratch);
     uint8_t *keep = arena_alloc(a, nh);
-    if (!ev || !skipped || !unknown || (nc && !cand) || !hit || !hpos || !hexpl || !scratch || !keep)
+    if (!ev || !unknown || (nc && !cand) || !hit || !hpos || !hexpl || !scratch || !keep)
         return err_set(err, "out of memory"), C_INTERNAL;
-    size_t nev = 0, nskip = 0, nunk = 0, ncand = 0, nknown = 0;
+    size_t nev = 0, nunk = 0, ncand = 0, nknown = 0;
     for (size_t h = 0; h < nh; h++) {
         const Recsys__V1__HistoryEvent *e = r->history[h];
         char field[48];
@@ -431,12 +431,13 @@ static code_t handle_score(content_service_t *s, const Recsys__V1__WorkerScoreRe
             continue;
         const Recsys__V1__HistoryEvent *e = r->history[hpos[k]];
         uint32_t j = hit[k];
-        if (e->rating == 0 && e->type == RECSYS__V1__EVENT_TYPE__EVENT_TYPE_DISLIKE) {
-            skipped[nskip++] = j; /* seen, but no positive signal */
-            continue;
-        }
+        /* A DISLIKE without a rating is negative feedback
+         * (common/data/feedback.h): the rating FEEDBACK_DISLIKE_RATING,
+         * evidence against its neighbours in the profile; seen too. */
+        bool dislike = e->type == RECSYS__V1__EVENT_TYPE__EVENT_TYPE_DISLIKE;
+        float rating = feedback_event_rating(e->rating, dislike);
         ev[nev].item = j;
-        ev[nev].rating = e->rating > 0 ? e->rating : NAN;
+        ev[nev].rating = rating > 0 ? rating : NAN;
         nev++;
     }
     for (size_t i = 0; i < nc; i++) {
@@ -453,7 +454,7 @@ static code_t handle_score(content_service_t *s, const Recsys__V1__WorkerScoreRe
     int include_seen = r->filters && r->filters->include_seen;
     filter_t f;
     int none;
-    code_t c = parse_filters(s, r->filters, skipped, include_seen ? 0 : nskip, &f, &none, a, err);
+    code_t c = parse_filters(s, r->filters, NULL, 0, &f, &none, a, err);
     if (c != C_OK)
         return c;
 

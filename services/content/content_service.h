@@ -20,7 +20,10 @@
  *           INVALID_ARGUMENT, even with a user_id). Events with a rating > 0
  *           are rated; a rating of 0 is an implicit positive (view, click,
  *           like, unspecified) of weight 1, except DISLIKE without a rating,
- *           which is skipped (it still counts as seen). The history is in
+ *           which counts as the rating FEEDBACK_DISLIKE_RATING. Negative
+ *           events (common/data/feedback.h: rating <= 2, DISLIKE) weigh
+ *           against their neighbours in the profile (content_model.h) and
+ *           are never a because_item_id; they are seen. The history is in
  *           the order things happened (the gateway: the user's stored
  *           ratings, then the new events); per item only one event counts
  *           (common/data/histmerge.h): the latest rated one, else the latest

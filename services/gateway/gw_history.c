@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/data/feedback.h"
 #include "common/data/histmerge.h"
 
 /* Position of item in the user's rated items (sorted), or n. */
@@ -87,6 +88,34 @@ int gw_history_build(gw_history_t *h, const gw_catalog_t *cat, const char *user_
     if (h->nfresh == 0)
         h->fresh = NULL;
     return 0;
+}
+
+uint8_t *gw_history_negatives(const gw_history_t *h, const gw_catalog_t *cat, arena_t *a)
+{
+    size_t n = gw_catalog_size(cat);
+    uint8_t *neg = arena_alloc(a, n ? n : 1);
+    /* Per item whether the current winner is explicit: bit 1 of expl. */
+    uint8_t *expl = arena_alloc(a, n ? n : 1);
+    if (neg == NULL || expl == NULL)
+        return NULL;
+    memset(neg, 0, n ? n : 1);
+    memset(expl, 0, n ? n : 1);
+    for (size_t i = 0; i < h->nrated; i++) {
+        neg[h->rated[i]] = feedback_rating_negative(h->rated_values[i]);
+        expl[h->rated[i]] = 1; /* a stored rating is an explicit winner */
+    }
+    for (size_t i = 0; i < h->nfresh; i++) {
+        const Recsys__V1__HistoryEvent *e = h->fresh[i];
+        uint32_t it = gw_catalog_find(cat, e->item_id);
+        if (it == UINT32_MAX)
+            continue;
+        bool ex = histmerge_is_explicit(e->rating);
+        if (!histmerge_replaces(expl[it] != 0, ex))
+            continue;
+        expl[it] = ex;
+        neg[it] = feedback_event_negative(e->rating, e->type == RECSYS__V1__EVENT_TYPE__EVENT_TYPE_DISLIKE);
+    }
+    return neg;
 }
 
 /* The content model knows no users: it gets the user's known ratings (from

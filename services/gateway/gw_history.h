@@ -52,6 +52,14 @@ int gw_history_build(gw_history_t *h, const gw_catalog_t *cat, const char *user_
                      Recsys__V1__HistoryEvent *const *req, size_t nreq,
                      const gw_feedback_recent_event_t *recent, size_t nrecent, arena_t *a, err_t *err);
 
+/* Which items of h are negative feedback (common/data/feedback.h: the
+ * event that counts for the item, by common/data/histmerge.h's rule over
+ * the stored rating and the fresh events, is a rating <= 2 or a DISLIKE
+ * without a rating): a [catalog size] array from a, 1 for a negative item;
+ * NULL when memory ran out. The gateway never cites such an item in an
+ * explanation (gw_rank.c). */
+uint8_t *gw_history_negatives(const gw_history_t *h, const gw_catalog_t *cat, arena_t *a);
+
 /* The history sent to the content worker: the stored ratings, at most max
  * of them, then the fresh events; count in *n. NULL with *n = 0 when there
  * is none (or memory ran out). */

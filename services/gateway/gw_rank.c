@@ -69,6 +69,7 @@ typedef struct rank_job {
     size_t nreasons;
     char request_id[72];
     uint64_t t0;
+    uint8_t *negative;         /* [catalog size] negative feedback items (gw_history_negatives); NULL: none known */
     gw_cache_flight_t *flight; /* set while this job computes a cache flight */
     bool computes;             /* this job ran a flight's computation */
 } rank_job_t;
@@ -258,7 +259,8 @@ static const char *model_of(const blend_item_t *it, const blend_weights_t *w)
 
 static uint32_t because_of(const rank_job_t *j, const blend_item_t *it, const blend_weights_t *w)
 {
-    /* The explaining item of the source that contributed most. */
+    /* The explaining item of the source that contributed most, among those
+     * that are not negative feedback of the user's. */
     double best = -1;
     uint32_t out = UINT32_MAX;
     const float wt[2] = {w->content, w->cf};
@@ -269,7 +271,10 @@ static uint32_t because_of(const rank_job_t *j, const blend_item_t *it, const bl
         for (size_t i = 0; i < r->n; i++)
             if (r->keys[i] == it->key) {
                 double contrib = (double)wt[s] * it->source[s];
-                if (r->because[i] != UINT32_MAX && contrib > best) {
+                /* Never an item the user rated low or disliked, whatever a
+                 * worker said (common/data/feedback.h). */
+                bool neg = r->because[i] != UINT32_MAX && j->negative != NULL && j->negative[r->because[i]];
+                if (r->because[i] != UINT32_MAX && !neg && contrib > best) {
                     best = contrib;
                     out = r->because[i];
                 }
@@ -433,10 +438,18 @@ static void finish(rank_job_t *j)
         job_fail(j, GW_INTERNAL, err.msg);
         return;
     }
-    bool fallback = !any_ok;
-    if (fallback)
+    /* degraded: a model was asked and was unavailable, nothing else.
+     * fallback: no model contributed an item, so the answer is popularity's;
+     * either a cold start (no model could answer: not asked, or answered
+     * nothing) or every model asked failed (then degraded too). */
+    bool contributed = false;
+    for (int s = 0; s < GW_NWORKERS; s++)
+        contributed = contributed || (j->res[s].ok && j->res[s].n > 0);
+    bool fallback = !contributed;
+    gw_fallback_reason_t fb_reason = any_failed ? GW_FALLBACK_NO_MODEL : GW_FALLBACK_COLD_START;
+    if (fallback && any_failed && !any_ok)
         job_reason(j, "answered from popularity: no model answered");
-    bool degraded = any_failed || fallback;
+    bool degraded = any_failed;
 
     /* Score answers every known candidate: those no weighted list held come
      * last, by popularity, with score 0. */
@@ -480,7 +493,8 @@ static void finish(rank_job_t *j)
     if (degraded)
         metrics_counter_inc(rk->degraded[j->kind]);
     if (fallback)
-        metrics_counter_inc(rk->fallback[j->kind]);
+        metrics_counter_inc(rk->fallback[j->kind][fb_reason]);
+    char *fallback_name = fallback ? "popularity" : "";
     metrics_histogram_observe(rk->latency[j->kind], (double)(uv_hrtime() - j->t0) / 1e9);
 
     if (j->kind == GW_RANK_RECOMMEND) {
@@ -492,6 +506,7 @@ static void finish(rank_job_t *j)
         resp.n_degraded_reasons = j->nreasons;
         resp.degraded_reasons = j->reasons;
         resp.request_id = j->request_id;
+        resp.fallback = fallback_name;
         answer(j, &resp.base, &resp.cached, &resp.request_id, degraded);
     } else if (j->kind == GW_RANK_SIMILAR) {
         Recsys__V1__SimilarItemsResponse resp = RECSYS__V1__SIMILAR_ITEMS_RESPONSE__INIT;
@@ -503,6 +518,7 @@ static void finish(rank_job_t *j)
         resp.degraded_reasons = j->reasons;
         resp.request_id = j->request_id;
         resp.query_item = scored_item(j, j->query_item, 0, NULL, 0);
+        resp.fallback = fallback_name;
         answer(j, &resp.base, &resp.cached, &resp.request_id, degraded);
     } else {
         Recsys__V1__ScoreResponse resp = RECSYS__V1__SCORE_RESPONSE__INIT;
@@ -515,6 +531,7 @@ static void finish(rank_job_t *j)
         resp.request_id = j->request_id;
         resp.n_unknown_item_ids = j->nunknown;
         resp.unknown_item_ids = j->unknown;
+        resp.fallback = fallback_name;
         answer(j, &resp.base, NULL, NULL, degraded);
     }
     job_free(j);
@@ -609,19 +626,27 @@ static rank_job_t *job_start(gw_rank_t *rk, httpsrv_req_t *r, gw_encoding_t enc,
  * field; the two requests are dispatched. */
 static void send_scores(rank_job_t *j, const Recsys__V1__WorkerScoreRequest *base)
 {
+    const gw_catalog_t *cat = j->rk->cat;
+    j->negative = gw_history_negatives(&j->hist, cat, &j->arena);
     Recsys__V1__WorkerScoreRequest sc = *base;
     sc.n_history = j->hist.nfresh;
     sc.history = j->hist.fresh;
     Recsys__V1__WorkerScoreRequest csc = sc;
     csc.user_id = "";
-    csc.history = gw_history_for_content(&j->hist, j->rk->cat, j->rk->content_history_max, &j->arena,
-                                         &csc.n_history);
+    csc.history = gw_history_for_content(&j->hist, cat, j->rk->content_history_max, &j->arena, &csc.n_history);
     Recsys__V1__WorkerRequest wr = RECSYS__V1__WORKER_REQUEST__INIT, cwr;
     wr.body_case = RECSYS__V1__WORKER_REQUEST__BODY_SCORE;
     wr.score = &sc;
     cwr = wr;
     cwr.score = &csc;
-    Recsys__V1__WorkerRequest *reqs[GW_NWORKERS] = {&cwr, &wr};
+    /* A worker that cannot answer is not asked (a cold start is no failure):
+     * content knows no users, so it needs a history; CF needs events or a
+     * user it may know: one the gateway's dataset rates, or any user id
+     * when the gateway loaded no ratings and cannot tell. */
+    bool content = csc.n_history > 0;
+    bool cf = j->hist.nfresh > 0 ||
+              (j->hist.user_id[0] != '\0' && (j->hist.nrated > 0 || cat->pop == NULL));
+    Recsys__V1__WorkerRequest *reqs[GW_NWORKERS] = {content ? &cwr : NULL, cf ? &wr : NULL};
     dispatch(j, reqs);
 }
 

@@ -31,6 +31,16 @@ typedef enum { GW_RANK_RECOMMEND = 0, GW_RANK_SIMILAR, GW_RANK_SCORE, GW_RANK_NK
  * the server does for every answer). */
 typedef void (*gw_rank_request_id_fn)(void *ud, httpsrv_req_t *r, char *buf, size_t size);
 
+/* Why an answer came from popularity alone (the `reason` label of
+ * recsys_gateway_popularity_fallback_total): nothing to personalise (a
+ * cold start; the answer is not degraded), or the models asked failed
+ * (degraded). */
+typedef enum gw_fallback_reason {
+    GW_FALLBACK_COLD_START,
+    GW_FALLBACK_NO_MODEL,
+    GW_FALLBACK_NREASONS
+} gw_fallback_reason_t;
+
 typedef struct gw_rank {
     const gw_catalog_t *cat;
     gw_workers_t *workers;
@@ -42,7 +52,7 @@ typedef struct gw_rank {
     size_t content_history_max; /* known ratings sent to the content worker */
     /* Per kind; any may be NULL (no metrics). */
     metrics_counter_t *degraded[GW_RANK_NKINDS];
-    metrics_counter_t *fallback[GW_RANK_NKINDS]; /* answered from popularity alone */
+    metrics_counter_t *fallback[GW_RANK_NKINDS][GW_FALLBACK_NREASONS]; /* answered from popularity alone */
     metrics_histogram_t *latency[GW_RANK_NKINDS];
     gw_rank_request_id_fn request_id;
     void *request_id_ud;

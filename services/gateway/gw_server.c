@@ -58,7 +58,7 @@ struct gw {
     void *stopped_ud;
 
     metrics_counter_t *degraded[GW_NMETHODS];
-    metrics_counter_t *fallback[GW_NMETHODS]; /* answered from popularity alone */
+    metrics_counter_t *fallback[GW_NMETHODS][GW_FALLBACK_NREASONS]; /* answered from popularity alone */
     metrics_histogram_t *latency[GW_NMETHODS];
 
     redisuv_t *redis; /* cache and feedback store; NULL only when it could not be set up */
@@ -428,9 +428,12 @@ static int setup_metrics(gw_t *gw, err_t *err)
     const char *ml[] = {"method", NULL};
     metrics_family_t *deg = metrics_counter_family(gw->reg, "recsys_gateway_degraded_total",
                                                    "Answers flagged degraded (a model was missing), by method.", ml, err);
-    metrics_family_t *fb = metrics_counter_family(gw->reg, "recsys_gateway_popularity_fallback_total",
-                                                  "Answers from popularity alone (no model answered), by method.", ml,
-                                                  err);
+    const char *fl[] = {"method", "reason", NULL};
+    metrics_family_t *fb = metrics_counter_family(
+        gw->reg, "recsys_gateway_popularity_fallback_total",
+        "Answers from popularity alone, by method and reason: cold_start (nothing to personalise, not degraded) "
+        "or no_model (the models asked failed, degraded).",
+        fl, err);
     metrics_family_t *lat = metrics_histogram_family(gw->reg, "recsys_gateway_rank_seconds",
                                                      "Time from request to ranked answer (fan-out + blend), by method.",
                                                      ml, NULL, 0, err);
@@ -439,13 +442,18 @@ static int setup_metrics(gw_t *gw, err_t *err)
     for (int m = 0; m < GW_NMETHODS; m++) {
         const char *l[] = {gw_method_names[m]};
         gw->degraded[m] = metrics_counter_get(deg, l);
-        gw->fallback[m] = metrics_counter_get(fb, l);
+        static const char *const reasons[GW_FALLBACK_NREASONS] = {"cold_start", "no_model"};
+        for (int x = 0; x < GW_FALLBACK_NREASONS; x++) {
+            const char *lr[] = {gw_method_names[m], reasons[x]};
+            gw->fallback[m][x] = metrics_counter_get(fb, lr);
+        }
         gw->latency[m] = metrics_histogram_get(lat, l);
     }
     static const gw_method_t ranked[GW_RANK_NKINDS] = {GW_M_RECOMMEND, GW_M_SIMILAR, GW_M_SCORE};
     for (int k = 0; k < GW_RANK_NKINDS; k++) {
         gw->rank.degraded[k] = gw->degraded[ranked[k]];
-        gw->rank.fallback[k] = gw->fallback[ranked[k]];
+        for (int x = 0; x < GW_FALLBACK_NREASONS; x++)
+            gw->rank.fallback[k][x] = gw->fallback[ranked[k]][x];
         gw->rank.latency[k] = gw->latency[ranked[k]];
     }
     return 0;

@@ -6,7 +6,8 @@
 # closed cleanly while another client is served, Redis stopped and
 # restarted, SIGTERM exit 0. Before the workers start, the gateway answers
 # from popularity, flagged degraded (tested even when the worker binaries
-# are missing; then the rest is skipped).
+# are missing; then the rest is skipped); a cold start (unknown user, no
+# history) is popularity with "fallback":"popularity" and not degraded.
 # GW_EXTRA_FLAGS adds gateway flags (e.g. --blend-depth 1 shows the
 # prefix check failing when fusion depth follows k).
 set -u
@@ -23,6 +24,7 @@ c=$(req $B GET "$GW/v1/users/1/recommendations?k=5")
 [ "$c" = 200 ] || fail "popularity answer: $c"
 has $B '"degraded":true' "degraded flag"
 has $B 'answered from popularity' "popularity reason"
+has $B '"fallback":"popularity"' "fallback popularity"
 [ "$(grep -o '"item_id"' $B | wc -l)" = 5 ] || fail "5 popular items"
 ok "no workers: 503 readyz, degraded popularity answers"
 
@@ -32,11 +34,25 @@ start_cf
 wait_ready
 ok "ready once both workers answer"
 
+# ---- a cold start (an unknown user, no history): popularity, said so in
+# fallback, and not degraded (degraded: a model was unavailable); no worker
+# is asked, the metrics count a cold_start fallback
+c=$(req $B GET "$GW/v1/users/no-such-user/recommendations?k=5")
+[ "$c" = 200 ] || fail "cold start: $c"
+has $B '"fallback":"popularity"' "cold start fallback"
+has $B '"degraded":false' "cold start not degraded"
+has $B '"degraded_reasons":\[\]' "cold start without degraded reasons"
+[ "$(grep -o '"item_id"' $B | wc -l)" = 5 ] || fail "cold start: 5 popular items"
+curl -s "http://127.0.0.1:$GW_ADMIN/metrics" | grep -q 'recsys_gateway_popularity_fallback_total{method="Recommend",reason="cold_start"} [1-9]' ||
+    fail "cold_start fallback not counted"
+ok "cold start: popularity, fallback \"popularity\", not degraded"
+
 # ---- Recommend: JSON, protobuf, REST; cache
 J='{"user_id":"1","k":3,"explain":true}'
 c=$(req $B.1 POST "$TW/Recommend" -H 'Content-Type: application/json' -d "$J")
 [ "$c" = 200 ] || fail "Recommend JSON $c"
 has $B.1 '"degraded":false' "full answer"
+has $B.1 '"fallback":""' "personalised answer: no fallback"
 has $B.1 '"cached":false' "first answer computed"
 has $B.1 '"model_versions":{"content":"[^"]' "content version"
 has $B.1 '"text":"' "explanation"

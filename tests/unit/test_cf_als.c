@@ -76,7 +76,8 @@ static void test_obvious_item(void **state)
 }
 
 /* A random 150 x 80 matrix with 12 items per user. */
-static void random_data(cf_data_t *d, uint64_t seed)
+/* Ratings lo..5 (lo >= 1). */
+static void random_data_from(cf_data_t *d, uint64_t seed, uint32_t lo)
 {
     enum { U = 150, I = 80, PER = 12 };
     uint32_t *u = malloc(U * PER * sizeof *u), *it = malloc(U * PER * sizeof *it);
@@ -94,7 +95,7 @@ static void random_data(cf_data_t *d, uint64_t seed)
             used[i] = 1;
             u[n] = a;
             it[n] = i;
-            v[n++] = (float)(1 + rng_below(&g, 5));
+            v[n++] = (float)(lo + rng_below(&g, 6 - lo));
         }
     }
     err_t err;
@@ -102,6 +103,11 @@ static void random_data(cf_data_t *d, uint64_t seed)
     free(u);
     free(it);
     free(v);
+}
+
+static void random_data(cf_data_t *d, uint64_t seed)
+{
+    random_data_from(d, seed, 1);
 }
 
 static void test_deterministic(void **state)
@@ -140,12 +146,14 @@ static void test_deterministic(void **state)
 
 static void test_fold_in_matches_training(void **state)
 {
+    /* Ratings 3..5: no negative feedback (common/data/feedback.h), which the
+     * fold-in weighs against and training does not. */
     cf_data_t d;
-    random_data(&d, 9);
+    random_data_from(&d, 9, 3);
     cf_params_t p;
     cf_params_default(&p);
     p.als.factors = 8;
-    p.als.iterations = 25;
+    p.als.iterations = 60; /* converged on these ratings (25 left 5% on them) */
     p.als.cg_steps = 8; /* CG converges: the user step is the exact solve */
     p.als.reg = 0.5f;
     p.als.alpha = 2.0f;
@@ -175,7 +183,8 @@ static void test_fold_in_matches_training(void **state)
         assert_int_equal(cf_user_vector(m, s, &same, y, &err), 0);
         assert_memory_equal(x, y, sizeof x);
     }
-    assert_true(worst < 0.02);
+    if (worst >= 0.02)
+        fail_msg("worst %g", worst);
     /* The trained vector itself for a known user without events. */
     cf_who_t known = {4, NULL, 0};
     assert_int_equal(cf_user_vector(m, s, &known, x, &err), 0);

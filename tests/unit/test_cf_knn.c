@@ -80,7 +80,7 @@ static void test_item_sims_by_hand(void **state)
     /* k = 2, history {i0, i3}: scores = S[0] + S[3]. */
     m = train(CF_KIND_ITEMKNN, 2, 1.0f, 1);
     assert_true(sim_of(m, 2, 1) > 0 && sim_of(m, 2, 3) > 0 && sim_of(m, 2, 0) == 0.0f); /* i0 dropped */
-    cf_event_t ev[] = {{3, 4.0f}, {0, 2.0f}};
+    cf_event_t ev[] = {{3, 4.0f}, {0, 3.0f}};
     cf_who_t who = {CF_NO_USER, ev, 2};
     cf_scratch_t *s = cf_scratch_new();
     err_t err;
@@ -154,7 +154,7 @@ static void test_similar_is_neighbour_list(void **state)
     assert_int_equal(cf_similar(m, s, 3, NULL, 4, top, &err), 1);
     assert_int_equal(top[0].index, 2);
     /* Explanations: the history item with the largest w * S[h][item]. */
-    cf_event_t ev[] = {{0, 1.0f}, {3, 1.0f}};
+    cf_event_t ev[] = {{0, 4.0f}, {3, 4.0f}};
     cf_who_t who = {CF_NO_USER, ev, 2};
     assert_int_equal(cf_explain(m, s, &who, 2), 3);
     assert_int_equal(cf_explain(m, s, &who, 1), 0);
@@ -170,7 +170,7 @@ static void test_userknn_fold_in(void **state)
     cf_model_t *m = train(CF_KIND_USERKNN, 2, 1.0f, 1);
     cf_scratch_t *s = cf_scratch_new();
     err_t err;
-    cf_event_t ev[] = {{0, 5.0f}, {1, 1.0f}};
+    cf_event_t ev[] = {{0, 5.0f}, {1, 3.0f}}; /* positive ratings (<= 2 would weigh against) */
     cf_who_t who = {CF_NO_USER, ev, 2};
     const float *sc = cf_score_all(m, s, &who, NULL, &err);
     assert_non_null(sc);
@@ -194,9 +194,9 @@ static void test_userknn_fold_in(void **state)
     m = train(CF_KIND_USERKNN, 1, 0.0f, 0);
     sc = cf_score_all(m, s, &who, NULL, &err);
     assert_non_null(sc);
-    /* h = (5, 1, 0, 0); u0 = (5, 3): 28 / (sqrt 26 sqrt 34); u1 = (4, 2, 1):
-     * 22 / (sqrt 26 sqrt 21): u0 wins, scores = sim * u0's ratings. */
-    double s0 = 28 / (sqrt(26) * sqrt(34));
+    /* h = (5, 3, 0, 0); u0 = (5, 3): 34 / (sqrt 34 sqrt 34) = 1; u1 = (4, 2, 1):
+     * 26 / (sqrt 34 sqrt 21): u0 wins, scores = sim * u0's ratings. */
+    double s0 = 34 / (sqrt(34) * sqrt(34));
     near(sc[0], s0 * 5);
     near(sc[1], s0 * 3);
     near(sc[2], 0);

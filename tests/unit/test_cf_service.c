@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "common/data/dataset.h"
+#include "common/data/feedback.h"
 #include "services/cf/cf_service.h"
 
 static const char items_csv[] = "item_id,title,year,genres\n"
@@ -230,18 +231,19 @@ static void test_score_history(void **state)
     c.score.k = 10;
     run(&c, s);
     const Recsys__V1__WorkerScoredList *l = scored(&c);
-    /* a and c are used; f (disliked) is seen; "nope" unknown. */
-    assert_int_equal(l->history_used, 2);
+    /* a and c are used, f (disliked) too, as negative feedback, and it is
+     * seen; "nope" unknown. */
+    assert_int_equal(l->history_used, 3);
     assert_int_equal(l->n_unknown_item_ids, 1);
     assert_string_equal(l->unknown_item_ids[0], "nope");
     assert_int_equal(l->n_items, 4); /* b d e g */
     static const char *const seen[] = {"a", "c", "f", NULL};
     for (size_t i = 0; i < l->n_items; i++)
         assert_false(in_list(l->items[i]->item_id, seen));
-    /* Same as the library's fold-in of (a 5, c 4) with f excluded. */
+    /* Same as the library's fold-in of (a 5, c 4, f the dislike rating). */
     cf_scratch_t *sc = cf_scratch_new();
-    cf_event_t ev[] = {{idx_of(s, "a"), 5}, {idx_of(s, "c"), 4}};
-    cf_who_t who = {CF_NO_USER, ev, 2};
+    cf_event_t ev[] = {{idx_of(s, "a"), 5}, {idx_of(s, "c"), 4}, {idx_of(s, "f"), FEEDBACK_DISLIKE_RATING}};
+    cf_who_t who = {CF_NO_USER, ev, 3};
     float want[1];
     uint32_t b = idx_of(s, l->items[0]->item_id);
     err_t err;
@@ -355,7 +357,9 @@ static void test_score_explicit_wins(void **state)
         call_done(&c);
 
         /* The latest implicit event of an unrated item wins: viewed, then
-         * disliked: only seen, nothing folded in (old: the view counted). */
+         * disliked: the dislike folds in as FEEDBACK_DISLIKE_RATING
+         * (common/data/feedback.h; once: the view counted, then the dislike
+         * was only seen). */
         call_init(&c, RECSYS__V1__WORKER_REQUEST__BODY_SCORE);
         n = 0;
         add_event(&c, &n, "a", 4, R);
@@ -363,8 +367,8 @@ static void test_score_explicit_wins(void **state)
         add_event(&c, &n, "f", 0, D);
         c.score.history = c.evp;
         c.score.n_history = n;
-        cf_event_t a4[] = {{idx_of(s, "a"), 4}};
-        expect_scores_of(&c, s, &(cf_who_t){CF_NO_USER, a4, 1}, 1);
+        cf_event_t a4[] = {{idx_of(s, "a"), 4}, {idx_of(s, "f"), FEEDBACK_DISLIKE_RATING}};
+        expect_scores_of(&c, s, &(cf_who_t){CF_NO_USER, a4, 2}, 2);
         call_done(&c);
         cf_service_free(s);
     }

@@ -236,10 +236,12 @@ static void test_similar(void **state)
     content_scratch_free(s);
 }
 
-/* History: b (1) rated 5, d (3) rated 1; mean 3 -> w = +2, -2; sum |w| = 4.
- * profile = 2 v1 - 2 v3 = (2, 0, -2); score(j) = profile . v_j / 4:
- *   e (4): 2 * 1 / 4 = 0.5;  a (0): 2 * 0.6387106 / 4 = 0.3193553;
- *   c (2): -2 * 0.7071068 / 4 = -0.3535534.
+/* History: b (1) rated 5, d (3) rated 1 (negative feedback,
+ * common/data/feedback.h): b alone is uncentred, w 5; d weighs
+ * -strength(1) * scale * unit = -1 * 0.1 * 5 = -0.5; sum |w| = 5.5.
+ * profile = 5 v1 - 0.5 v3 = (5, 0, -0.5); score(j) = profile . v_j / 5.5:
+ *   e (4): 5 / 5.5 = 0.9090909;  a (0): 5 * 0.6387106 / 5.5 = 0.5806460;
+ *   c (2): -0.5 * 0.7071068 / 5.5 = -0.0642824.
  * because: e and a from b (position 0); c has no positive contribution. */
 static void test_score_history(void **state)
 {
@@ -251,32 +253,32 @@ static void test_score_history(void **state)
     content_query_t q = {.k = 5};
     assert_int_equal(content_score_history(m, h, 2, &q, s, out, &err), 3);
     assert_int_equal(out[0].item, 4);
-    assert_float_equal(out[0].score, 0.5, TOL);
+    assert_float_equal(out[0].score, 0.9090909, TOL);
     assert_int_equal(out[0].because, 0);
     assert_int_equal(out[1].item, 0);
-    assert_float_equal(out[1].score, 0.3193553, TOL);
+    assert_float_equal(out[1].score, 0.5806460, TOL);
     assert_int_equal(out[1].because, 0);
     assert_int_equal(out[2].item, 2);
-    assert_float_equal(out[2].score, -0.3535534, TOL);
+    assert_float_equal(out[2].score, -0.0642824, TOL);
     assert_int_equal(out[2].because, CONTENT_NONE);
 
     /* no_explain: the same ranking and scores, no `because`. */
     q.no_explain = true;
     assert_int_equal(content_score_history(m, h, 2, &q, s, out, &err), 3);
     assert_int_equal(out[0].item, 4);
-    assert_float_equal(out[0].score, 0.5, TOL);
+    assert_float_equal(out[0].score, 0.9090909, TOL);
     assert_int_equal(out[0].because, CONTENT_NONE);
     assert_int_equal(out[1].item, 0);
     assert_int_equal(out[1].because, CONTENT_NONE);
     q.no_explain = false;
 
-    /* History included: b itself scores 2 * 1 / 4 = 0.5 and ties with e (b first). */
+    /* History included: b itself scores 5 * 1 / 5.5 and ties with e (b first). */
     q.include_history = true;
     assert_int_equal(content_score_history(m, h, 2, &q, s, out, &err), 5);
     assert_int_equal(out[0].item, 1);
     assert_int_equal(out[1].item, 4);
-    assert_int_equal(out[4].item, 3); /* d: -2 * 1 / 4 = -0.5 */
-    assert_float_equal(out[4].score, -0.5, TOL);
+    assert_int_equal(out[4].item, 3); /* d: -0.5 * 1 / 5.5 */
+    assert_float_equal(out[4].score, -0.0909091, TOL);
     q.include_history = false;
 
     /* Filters. Drama: c only (d is history). */
@@ -307,7 +309,7 @@ static void test_score_history(void **state)
     q.k = 1;
     assert_int_equal(content_score_history(m, h, 2, &q, s, out, &err), 1);
     assert_int_equal(out[0].item, 0);
-    assert_float_equal(out[0].score, 0.3193553, TOL);
+    assert_float_equal(out[0].score, 0.5806460, TOL);
     q.k = 5;
     assert_int_equal(content_score_history(m, h, 2, &q, s, out, &err), 2);
     assert_int_equal(out[1].item, 2);
@@ -338,19 +340,21 @@ static void test_score_history(void **state)
     assert_float_equal(out[0].score, 0.7071068, TOL);
     assert_int_equal(out[0].because, 0);
 
-    /* Mixed: a rated 4, b rated 2 (mean 3: w +1, -1) and an implicit d (w 1);
-     * sum |w| = 3; profile = v0 - v1 + v3 = (-0.3612894, 0.7694471, 1).
-     *   c: (0.7694471 + 1) * 0.7071068 / 3 = 0.4170626, because d (0.7071 > a's 0.5441)
-     *   e: -0.3612894 / 3 = -0.1204298, because a (1 * 0.6387 > 0) */
+    /* Mixed: a rated 4, b rated 2 (negative feedback) and an implicit d.
+     * Without b: a centred on itself, w 0, d w 1 (mean |w| 0.5); b weighs
+     * -strength(2) * 0.1 * 0.5 = -0.5 * 0.05 = -0.025; sum |w| = 1.025;
+     * profile = -0.025 v1 + v3 = (-0.025, 0, 1).
+     *   c: 0.7071068 / 1.025 = 0.6898603, because d
+     *   e: -0.025 / 1.025 = -0.0243902, no positive contributor */
     content_event_t mix[] = {{0, 4.0f}, {1, 2.0f}, {3, NAN}};
     q.k = 5;
     assert_int_equal(content_score_history(m, mix, 3, &q, s, out, &err), 2);
     assert_int_equal(out[0].item, 2);
-    assert_float_equal(out[0].score, 0.4170626, TOL);
+    assert_float_equal(out[0].score, 0.6898603, TOL);
     assert_int_equal(out[0].because, 2);
     assert_int_equal(out[1].item, 4);
-    assert_float_equal(out[1].score, -0.1204298, TOL);
-    assert_int_equal(out[1].because, 0);
+    assert_float_equal(out[1].score, -0.0243902, TOL);
+    assert_int_equal(out[1].because, CONTENT_NONE); /* a weighs 0, b is negative */
 
     assert_int_equal(content_score_history(m, NULL, 0, &q, s, out, &err), -1);
     assert_string_equal(err.msg, "empty history");

@@ -317,22 +317,27 @@ static void test_score(void **state)
     expect_list(&c, 1, (const char *[]){"e"}, (const float[]){1}, (const char *[]){""});
     done(&c);
 
-    /* Centred: a = 5, d = 1, mean 3, w = +2 / -2, norm 4.
-     *   b, e: 2 * s01 / 4 = 0.3193553; c: (2 s02 - 2 s23) / 4 = -0.0815128,
-     *   its largest positive contributor is a. */
+    /* a = 5 and d = 1, negative feedback (common/data/feedback.h): a alone
+     * is uncentred (w 5), d weighs -0.1 * 1 * 5 = -0.5 (strength 1, scale
+     * 0.1, unit 5); norm 5.5.
+     *   b, e: 5 s01 / 5.5; c: (5 s02 - 0.5 s23) / 5.5, its largest positive
+     *   contributor is a. */
     score(s, &c, (const ev_t[]){{"a", 5, 0}, {"d", 1, 0}}, 2, 3, NULL, 0, NULL, 1);
     expect_list(&c, 3, (const char *[]){"b", "e", "c"},
-                (const float[]){S01 / 2, S01 / 2, (S02 - S23) / 2}, (const char *[]){"a", "a", "a"});
+                (const float[]){5 * S01 / 5.5f, 5 * S01 / 5.5f, (5 * S02 - 0.5f * S23) / 5.5f}, (const char *[]){"a", "a", "a"});
     done(&c);
 
     /* Unknown history items are skipped and reported; a disliked item
-     * without a rating counts as seen (excluded) but adds nothing. */
+     * without a rating is negative feedback (common/data/feedback.h) and
+     * seen (excluded): b viewed (w 1), e disliked (w -0.1; e's vector is
+     * b's): a, close to both, scores 0.9 s01 / 1.1, lowered by e; its
+     * explanation is the viewed b, never the disliked e. */
     score(s, &c,
           (const ev_t[]){{"zz", 4, 0}, {"b", 0, RECSYS__V1__EVENT_TYPE__EVENT_TYPE_VIEW},
                          {"e", 0, RECSYS__V1__EVENT_TYPE__EVENT_TYPE_DISLIKE}},
           3, 2, NULL, 0, NULL, 1);
-    expect_list(&c, 2, (const char *[]){"a", "c"}, (const float[]){S01, 0}, (const char *[]){"b", ""});
-    expect_unknown(&c, 1, (const char *[]){"zz"}, 1);
+    expect_list(&c, 2, (const char *[]){"a", "c"}, (const float[]){0.9f * S01 / 1.1f, 0}, (const char *[]){"b", ""});
+    expect_unknown(&c, 1, (const char *[]){"zz"}, 2);
     done(&c);
 
     /* Nothing known: an empty answer with the unknown ids, not an error. */
@@ -375,15 +380,16 @@ static void test_score_explicit_wins(void **state)
           (const ev_t[]){{"a", 0, V}, {"d", 3, 0}, {"a", 5, 0}, {"d", 0, C}, {"d", 1, 0}, {"d", 0, V}, {"a", 0, C}},
           7, 3, NULL, 0, NULL, 1);
     expect_list(&c, 3, (const char *[]){"b", "e", "c"},
-                (const float[]){S01 / 2, S01 / 2, (S02 - S23) / 2}, (const char *[]){"a", "a", "a"});
+                (const float[]){5 * S01 / 5.5f, 5 * S01 / 5.5f, (5 * S02 - 0.5f * S23) / 5.5f}, (const char *[]){"a", "a", "a"});
     expect_unknown(&c, 0, NULL, 2);
     done(&c);
     /* An unrated item takes its latest implicit event: b viewed, then
-     * disliked: seen, no signal; e clicked twice counts once. Alone, e
-     * gives score(j) = s_ej: b 1 (seen: excluded), a S01. */
+     * disliked: negative feedback (w -0.1), seen; e clicked twice counts
+     * once (w 1). b and e share their vector: a scores 0.9 s01 / 1.1 and is
+     * explained by the clicked e, never by the disliked b. */
     score(s, &c, (const ev_t[]){{"b", 0, V}, {"e", 0, C}, {"b", 0, D}, {"e", 0, C}}, 4, 2, NULL, 0, NULL, 1);
-    expect_list(&c, 2, (const char *[]){"a", "c"}, (const float[]){S01, 0}, (const char *[]){"e", ""});
-    expect_unknown(&c, 0, NULL, 1);
+    expect_list(&c, 2, (const char *[]){"a", "c"}, (const float[]){0.9f * S01 / 1.1f, 0}, (const char *[]){"e", ""});
+    expect_unknown(&c, 0, NULL, 2);
     done(&c);
     content_service_free(s);
 }
@@ -670,7 +676,7 @@ static void *worker(void *p)
         } else {
             score(w->s, &c, (const ev_t[]){{"a", 5, 0}, {"d", 1, 0}}, 2, 3, NULL, 0, NULL, 1);
             if (c.code != OK || c.reply.scored->n_items != 3 ||
-                fabsf(c.reply.scored->items[0]->score - S01 / 2) > TOL)
+                fabsf(c.reply.scored->items[0]->score - 5 * S01 / 5.5f) > TOL)
                 w->bad++;
         }
         done(&c);

@@ -22,6 +22,7 @@ static void *stored(size_t *len)
     r.items = items;
     r.cached = 1;
     r.request_id = "computed-by-another";
+    r.fallback = "popularity"; /* after cached and request_id: carried too */
     err_t err;
     void *v = gw_cache_answer_encode(&r.base, &r.cached, &r.request_id, len, &err);
     assert_non_null(v);
@@ -44,6 +45,7 @@ static void test_answer_roundtrip(void **state)
     assert_string_equal(r->request_id, "req-7");
     assert_int_equal(r->n_items, 1);
     assert_string_equal(r->items[0]->item_id, "m\"1");
+    assert_string_equal(r->fallback, "popularity");
     recsys__v1__recommend_response__free_unpacked(r, NULL);
     free(body);
 
@@ -51,6 +53,7 @@ static void test_answer_roundtrip(void **state)
     assert_int_equal(strlen(body), n);
     assert_non_null(strstr(body, "\"cached\":false,\"request_id\":\"req-8\""));
     assert_non_null(strstr(body, "\\\"cached\\\":false")); /* the title, still escaped */
+    assert_non_null(strstr(body, "\"fallback\":\"popularity\""));
     free(body);
     free(v);
 }

@@ -56,6 +56,7 @@ typedef struct fake_worker {
     char version[32];
     rpc_server_t *srv;
     fake_scored_t scores[FAKE_MAX_ITEMS];
+    const char *because[FAKE_MAX_ITEMS]; /* explanation of each scored item (NULL: none) */
     size_t nscores;
     atomic_int delay_ms;     /* before answering a score request */
     atomic_int score_calls;  /* score/similar requests received */
@@ -130,6 +131,8 @@ static int fake_handler(const void *req, size_t len, void **reply, size_t *reply
             recsys__v1__worker_scored__init(&items[i]);
             items[i].item_id = (char *)f->scores[i].item;
             items[i].score = f->scores[i].score;
+            if (f->because[i] != NULL)
+                items[i].because_item_id = (char *)f->because[i];
             ptrs[i] = &items[i];
         }
         Recsys__V1__WorkerScoredList l = RECSYS__V1__WORKER_SCORED_LIST__INIT;
@@ -462,6 +465,40 @@ static Recsys__V1__RecommendResponse *recommend(fx_t *f, const Recsys__V1__Blend
     return r;
 }
 
+/* One Recommend request m, answered 200. */
+static Recsys__V1__RecommendResponse *recommend_msg(fx_t *f, const Recsys__V1__RecommendRequest *m)
+{
+    http_call_t *c = malloc(sizeof *c);
+    assert_non_null(c);
+    http_post(c, f->port, "Recommend", &m->base);
+    calls_t cs = {c, 1};
+    assert_true(testutil_uv_run_until(&f->loop, all_answered, &cs, 5000));
+    if (c->status != 200)
+        fail_msg("status %d: %.*s", c->status, (int)c->body_len, c->body);
+    Recsys__V1__RecommendResponse *r =
+        recsys__v1__recommend_response__unpack(NULL, c->body_len, (const uint8_t *)c->body);
+    assert_non_null(r);
+    http_close(c);
+    free(c);
+    return r;
+}
+
+/* The value of one exposed series (a full line prefix, e.g.
+ * `name{method="Recommend",reason="cold_start"}`), 0 when absent. */
+static double metric_value(fx_t *f, const char *series)
+{
+    size_t n;
+    char *text = metrics_expose(f->reg, &n);
+    assert_non_null(text);
+    double v = 0;
+    size_t len = strlen(series);
+    for (const char *line = text; line != NULL && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (strncmp(line, series, len) == 0 && line[len] == ' ')
+            v = strtod(line + len + 1, NULL);
+    free(text);
+    return v;
+}
+
 /* ================================================================ expected answers */
 
 typedef struct expected {
@@ -620,6 +657,7 @@ static void test_degrade_content_down(void **state)
     assert_true(r->degraded);
     assert_true(has_reason(r, "content", NULL));
     assert_false(has_reason(r, "cf", NULL));
+    assert_string_equal(r->fallback, ""); /* CF answered */
     assert_string_equal(r->model_versions->content, "");
     assert_string_equal(r->model_versions->cf, "cf-v1");
     expected_t e;
@@ -663,6 +701,9 @@ static void test_degrade_both_down(void **state)
     assert_true(has_reason(r, "content", NULL));
     assert_true(has_reason(r, "cf", NULL));
     assert_true(has_reason(r, "popularity", NULL));
+    assert_string_equal(r->fallback, "popularity");
+    assert_true(metric_value(f, "recsys_gateway_popularity_fallback_total{method=\"Recommend\",reason=\"no_model\"}") == 1);
+    assert_true(metric_value(f, "recsys_gateway_degraded_total{method=\"Recommend\"}") == 1);
     static const char *const want[] = {"m3", "m4", "m5", "m6", "m7"};
     assert_int_equal(r->n_items, 5);
     for (size_t i = 0; i < 5; i++) {
@@ -773,6 +814,107 @@ static void test_cache_single_flight(void **state)
     free(c);
 }
 
+/* A cold start (an unknown user, no history): answered from popularity,
+ * not degraded, fallback "popularity", no worker asked (neither can
+ * answer: content knows no users, CF does not know this one), counted as
+ * a cold_start fallback and not as degraded. */
+static void test_cold_start(void **state)
+{
+    fx_t *f = *state;
+    configure(f, "cold", testredis_free_port());
+    start_gateway(f, true, true);
+    Recsys__V1__RecommendRequest m = RECSYS__V1__RECOMMEND_REQUEST__INIT;
+    m.user_id = "stranger";
+    m.k = 5;
+    m.explain = 1;
+    Recsys__V1__RecommendResponse *r = recommend_msg(f, &m);
+    assert_false(r->degraded);
+    assert_int_equal(r->n_degraded_reasons, 0);
+    assert_string_equal(r->fallback, "popularity");
+    assert_int_equal(atomic_load(&f->content.score_calls), 0);
+    assert_int_equal(atomic_load(&f->cf.score_calls), 0);
+    static const char *const want[] = {"m3", "m4", "m5", "m1", "m2"};
+    assert_int_equal(r->n_items, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(r->items[i]->item_id, want[i]);
+        assert_string_equal(r->items[i]->explanation->model, "popularity");
+    }
+    recsys__v1__recommend_response__free_unpacked(r, NULL);
+    assert_true(metric_value(f, "recsys_gateway_popularity_fallback_total{method=\"Recommend\",reason=\"cold_start\"}") == 1);
+    assert_true(metric_value(f, "recsys_gateway_degraded_total{method=\"Recommend\"}") == 0);
+    /* A known user is still personalised: both asked, no fallback. */
+    r = recommend(f, NULL);
+    assert_false(r->degraded);
+    assert_string_equal(r->fallback, "");
+    assert_int_equal(atomic_load(&f->content.score_calls), 1);
+    assert_int_equal(atomic_load(&f->cf.score_calls), 1);
+    recsys__v1__recommend_response__free_unpacked(r, NULL);
+    /* An unknown user with a history: content is asked (CF too: the events
+     * fold in). */
+    Recsys__V1__HistoryEvent ev = RECSYS__V1__HISTORY_EVENT__INIT, *evp = &ev;
+    ev.item_id = "m6";
+    ev.rating = 4;
+    m.user_id = "stranger";
+    m.history = &evp;
+    m.n_history = 1;
+    r = recommend_msg(f, &m);
+    assert_false(r->degraded);
+    assert_string_equal(r->fallback, "");
+    assert_int_equal(atomic_load(&f->content.score_calls), 2);
+    assert_int_equal(atomic_load(&f->cf.score_calls), 2);
+    recsys__v1__recommend_response__free_unpacked(r, NULL);
+}
+
+/* Negative feedback (common/data/feedback.h) is never an explanation: u1
+ * rated m2 2 (negative) and m1 5. The fake content worker explains every
+ * item by m2, CF by m1 except m7 by m2; the answer cites m1 or nothing,
+ * never m2. A DISLIKE event in the request (m8, unrated) is negative the
+ * same way. */
+static void test_explanation_never_negative(void **state)
+{
+    fx_t *f = *state;
+    configure(f, "explainneg", testredis_free_port());
+    for (size_t i = 0; i < NC; i++)
+        f->content.because[i] = "m2";
+    for (size_t i = 0; i < NCF; i++)
+        f->cf.because[i] = strcmp(CF_SCORES[i].item, "m7") == 0 ? "m2" : "m1";
+    start_gateway(f, true, true);
+    Recsys__V1__RecommendRequest m = RECSYS__V1__RECOMMEND_REQUEST__INIT;
+    m.user_id = "u1";
+    m.k = 8;
+    m.explain = 1;
+    Recsys__V1__RecommendResponse *r = recommend_msg(f, &m);
+    assert_false(r->degraded);
+    assert_true(r->n_items > 0);
+    bool cited_m1 = false;
+    for (size_t i = 0; i < r->n_items; i++) {
+        const Recsys__V1__Explanation *e = r->items[i]->explanation;
+        assert_non_null(e);
+        assert_string_not_equal(e->because_item_id, "m2");
+        assert_null(strstr(e->text, "Two"));
+        cited_m1 = cited_m1 || strcmp(e->because_item_id, "m1") == 0;
+    }
+    assert_true(cited_m1); /* the positive explanation is kept */
+    recsys__v1__recommend_response__free_unpacked(r, NULL);
+
+    /* The same with m8 disliked in the request and CF explaining by m8. */
+    for (size_t i = 0; i < NCF; i++)
+        f->cf.because[i] = "m8";
+    Recsys__V1__HistoryEvent ev = RECSYS__V1__HISTORY_EVENT__INIT, *evp = &ev;
+    ev.item_id = "m8";
+    ev.type = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_DISLIKE;
+    m.history = &evp;
+    m.n_history = 1;
+    r = recommend_msg(f, &m);
+    for (size_t i = 0; i < r->n_items; i++) {
+        const Recsys__V1__Explanation *e = r->items[i]->explanation;
+        assert_string_not_equal(e->because_item_id, "m8");
+        assert_string_not_equal(e->because_item_id, "m2");
+        assert_string_not_equal(r->items[i]->item_id, "m8"); /* seen: excluded */
+    }
+    recsys__v1__recommend_response__free_unpacked(r, NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -782,6 +924,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_degrade_both_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_degrade_slow_worker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache_single_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cold_start, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_explanation_never_negative, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
