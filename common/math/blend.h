@@ -15,7 +15,10 @@
  *      present and not all zero (negative or non-finite: an error);
  *    - otherwise the history-length policy, n = the user's history length:
  *        w_cf = n / (n + n0),  w_content = n0 / (n + n0),
- *        w_pop = popularity * d / (n + d)   (d = pop_decay; d = 0: popularity)
+ *        w_pop = popularity * exp(-n / d)   (d = pop_decay; d = 0: popularity)
+ *      for a new user (known to no model: an anonymous history, or a user
+ *      id the training data does not have); w_pop = 0 for a known user,
+ *      whom CF was trained on
  *      so short histories lean on content, long ones on CF.
  *    Under the policy, when one of content and CF has an empty list the other
  *    takes the whole personal share (w_content + w_cf = 1), so popularity
@@ -46,6 +49,7 @@
 #ifndef RECSYS_COMMON_BLEND_H
 #define RECSYS_COMMON_BLEND_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,7 +70,7 @@ typedef struct blend_params {
     float n0;         /* history length at which content and CF weigh the same (> 0) */
     float popularity; /* popularity's weight next to content + cf = 1 (>= 0),
                        * for an empty history */
-    float pop_decay;  /* d: popularity's weight is popularity * d / (n + d)
+    float pop_decay;  /* d: popularity's weight is popularity * exp(-n / d)
                        * for a history of n (0: constant) */
     float rrf_k;      /* RRF constant k0 (>= 0) */
     size_t depth;     /* entries of each source's list fused (callers ask the
@@ -101,8 +105,10 @@ int blend_method_parse(const char *s, blend_method_t *out);
 int blend_params_check(const blend_params_t *p, err_t *err);
 
 /* The weights the history-length policy gives to a history of n items
- * (before empty lists are taken into account; not scaled). */
-void blend_policy_weights(const blend_params_t *p, size_t history_len, blend_weights_t *out);
+ * (before empty lists are taken into account; not scaled). known: the
+ * user was in the models' training data, so CF already knows them and
+ * popularity gets no weight (it still answers when no model has a list). */
+void blend_policy_weights(const blend_params_t *p, size_t history_len, bool known, blend_weights_t *out);
 
 /* Bytes of workspace for lists totalling `entries` entries and a top-k. */
 size_t blend_workspace_bytes(size_t entries, size_t k);
@@ -112,7 +118,7 @@ size_t blend_workspace_bytes(size_t entries, size_t k);
  * (optional) gets the final, scaled weights. Returns the number of items
  * written, or -1 (bad weights or parameters, a non-finite score, a key twice
  * in one list, workspace too small) with err set. */
-long blend_merge(const blend_params_t *p, const blend_weights_t *override, size_t history_len,
+long blend_merge(const blend_params_t *p, const blend_weights_t *override, size_t history_len, bool known,
                  const blend_list_t lists[BLEND_NSOURCES], size_t k, void *ws, size_t ws_bytes,
                  blend_item_t *out, blend_weights_t *used, err_t *err);
 

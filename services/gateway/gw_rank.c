@@ -431,7 +431,7 @@ static void finish(rank_job_t *j)
     lists[BLEND_POPULARITY] = (blend_list_t){pk, ps, npop};
 
     blend_weights_t used = {0, 0, 0};
-    long n = blend_merge(rk->blend, j->has_override ? &j->override : NULL, hist, lists, k, ws, ws_bytes, out,
+    long n = blend_merge(rk->blend, j->has_override ? &j->override : NULL, hist, j->hist.nrated > 0, lists, k, ws, ws_bytes, out,
                          &used, &err);
     if (n < 0) {
         log_kv(LOG_ERROR, "blend failed", "error", err.msg, NULL);

@@ -31,7 +31,7 @@ static void merge(const blend_params_t *p, const blend_weights_t *ov, size_t his
     size_t need = blend_workspace_bytes(c.n + f.n + pop.n, k);
     void *ws = malloc(need);
     memset(r, 0, sizeof *r);
-    r->n = blend_merge(p, ov, hist, lists, k, ws, need, r->out, &r->used, &r->err);
+    r->n = blend_merge(p, ov, hist, false, lists, k, ws, need, r->out, &r->used, &r->err);
     free(ws);
 }
 
@@ -143,12 +143,47 @@ static void test_history_policy(void **state)
 {
     blend_params_t p = params(BLEND_MINMAX, 10, 0.1f, 60);
     blend_weights_t w;
-    blend_policy_weights(&p, 0, &w);
+    blend_policy_weights(&p, 0, false, &w);
     assert_true(w.content == 1.0f && w.cf == 0.0f && fabs(w.popularity - 0.1) < EPS);
-    blend_policy_weights(&p, 10, &w);
+    blend_policy_weights(&p, 10, false, &w);
     assert_true(fabs(w.content - 0.5) < EPS && fabs(w.cf - 0.5) < EPS);
-    blend_policy_weights(&p, 90, &w);
+    blend_policy_weights(&p, 90, false, &w);
     assert_true(fabs(w.content - 0.1) < EPS && fabs(w.cf - 0.9) < EPS);
+    /* No decay: popularity's weight is the same at every length. */
+    assert_true(fabs(w.popularity - 0.1) < EPS);
+
+    /* A new user's popularity weight fades as exp(-n / d); a known user's
+     * is 0 (CF was trained on them), whatever the length. */
+    blend_params_t d = params(BLEND_RRF, 0.1f, 4, 60);
+    d.pop_decay = 10;
+    blend_policy_weights(&d, 0, false, &w);
+    assert_true(fabs(w.popularity - 4.0) < EPS);
+    blend_policy_weights(&d, 10, false, &w);
+    assert_true(fabs(w.popularity - 4.0 * exp(-1.0)) < EPS);
+    blend_policy_weights(&d, 30, false, &w);
+    assert_true(fabs(w.popularity - 4.0 * exp(-3.0)) < EPS);
+    blend_policy_weights(&d, 0, true, &w);
+    assert_true(w.popularity == 0.0f && w.content == 1.0f);
+    blend_policy_weights(&d, 10, true, &w);
+    assert_true(w.popularity == 0.0f && fabs(w.cf - 10.0 / 10.1) < EPS);
+    /* A known user with no model list still gets popularity (the fallback). */
+    {
+        uint32_t kp[2] = {1, 2};
+        float pop[2] = {0, 1};
+        run_t r;
+        blend_list_t lists[BLEND_NSOURCES] = {{NULL, NULL, 0}, {NULL, NULL, 0}, {kp, pop, 2}};
+        size_t need = blend_workspace_bytes(2, 2);
+        void *ws = malloc(need);
+        r.n = blend_merge(&d, NULL, 5, true, lists, 2, ws, need, r.out, &r.used, &r.err);
+        free(ws);
+        assert_int_equal(r.n, 2);
+        assert_int_equal(r.out[0].key, 2);
+        assert_true(fabs(r.used.popularity - 1.0) < EPS);
+    }
+    /* Checked: a negative decay is refused. */
+    d.pop_decay = -1;
+    err_t err;
+    assert_int_equal(blend_params_check(&d, &err), -1);
 
     /* content prefers 1, cf prefers 2: a short history follows content, a
      * long one CF */
@@ -286,7 +321,7 @@ static void test_determinism_and_errors(void **state)
     char small[8];
     blend_item_t out[2];
     err_t err;
-    assert_int_equal(blend_merge(&p, NULL, 1, lists, 2, small, sizeof small, out, NULL, &err), -1);
+    assert_int_equal(blend_merge(&p, NULL, 1, false, lists, 2, small, sizeof small, out, NULL, &err), -1);
     assert_non_null(strstr(err.msg, "workspace"));
 
     blend_method_t bm;

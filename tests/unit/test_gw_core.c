@@ -519,7 +519,8 @@ static blend_list_t to_list(const gw_catalog_t *cat, const fake_scored_t *s, siz
 
 /* What common/math/blend makes of the chosen lists for u1's Recommend: the
  * workers' lists (NULL: the worker is down), popularity over the items u1
- * has not rated, the history length 2 (u1's ratings), k 5. */
+ * has not rated, the history length 2 (u1's ratings; u1 is a known user),
+ * k 5. */
 static void expect_blend(fx_t *f, const fake_scored_t *content, size_t nc, const fake_scored_t *cf,
                          size_t ncf, const blend_weights_t *override, expected_t *e)
 {
@@ -548,7 +549,7 @@ static void expect_blend(fx_t *f, const fake_scored_t *content, size_t nc, const
     size_t wsb = blend_workspace_bytes(lists[0].n + lists[1].n + np, k);
     void *ws = malloc(wsb ? wsb : 1);
     blend_weights_t used;
-    e->n = blend_merge(&p, override, hist, lists, k, ws, wsb, e->out, &used, &err);
+    e->n = blend_merge(&p, override, hist, true, lists, k, ws, wsb, e->out, &used, &err);
     free(ws);
     assert_true(e->n > 0);
 }

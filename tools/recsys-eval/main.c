@@ -175,6 +175,7 @@ typedef struct models {
     const evalproto_split_t *s;
     const cfg_t *cfg;
     int protocol; /* 1, 2, 3 */
+    bool known_users; /* the evaluated users are in the training data (R1-R3; not R5-R7's) */
     size_t k;
     popularity_t *pop;
     float *pop_scores; /* [ncat] overall (R1) or genre (R3) popularity */
@@ -412,7 +413,7 @@ static int score_hybrid(void *ctx, const evalproto_query_t *q, float *scores, er
     blend_list_t lists[BLEND_NSOURCES];
     if (hybrid_lists(m, q, lists, err) != 0)
         return -1;
-    long n = blend_merge(&m->blend, NULL, q->nhist, lists, q->ncand, m->ws, m->ws_bytes, m->merged,
+    long n = blend_merge(&m->blend, NULL, q->nhist, m->known_users, lists, q->ncand, m->ws, m->ws_bytes, m->merged,
                          NULL, err);
     if (n < 0)
         return -1;
@@ -428,6 +429,7 @@ static int models_init(models_t *m, const evalproto_split_t *s, const cfg_t *cfg
     m->s = s;
     m->cfg = cfg;
     m->protocol = protocol;
+    m->known_users = true; /* R5-R7 (nuctx_init) say otherwise */
     m->k = (size_t)cfg_int(cfg, "k");
     if (blend_params_from_cfg(cfg, &m->blend, err) != 0)
         return -1;
@@ -1003,6 +1005,7 @@ static int nuctx_init(nuctx_t *c, dataset_t *ds, const cfg_t *cfg, uint64_t seed
     c->mix_w = (float)cfg_double(cfg, "mix-w");
     if (models_init(&c->m, c->s, cfg, 1, err) != 0)
         return -1;
+    c->m.known_users = false; /* held-out users: new to every model */
     size_t n1 = (size_t)c->ncat + 1;
     c->buf = malloc(n1 * sizeof(float));
     c->buf2 = malloc(n1 * sizeof(float));
@@ -1211,8 +1214,8 @@ done:
 /* The grid of the history-length policy (common/math/blend.h): method,
  * popularity's weight at n = 0 and its decay, and n0 (content vs CF). */
 static const blend_method_t tune_methods[] = {BLEND_RRF, BLEND_MINMAX};
-static const float tune_pops[] = {0, 0.25f, 0.5f, 1, 2, 4, 8};
-static const float tune_decays[] = {0, 2, 5, 10, 20, 50};
+static const float tune_pops[] = {0, 0.5f, 1, 2, 4, 8, 16, 32};
+static const float tune_decays[] = {0, 2, 3, 5, 10, 20, 40};
 static const float tune_n0s[] = {0.1f, 1, 5};
 #define TUNE_NM (sizeof tune_methods / sizeof tune_methods[0])
 #define TUNE_NP (sizeof tune_pops / sizeof tune_pops[0])
@@ -1275,7 +1278,7 @@ static int nu_tune_r5(nuctx_t *c, const cfg_t *cfg, size_t n, double *ndcg, size
         for (size_t ci = 0; ci < TUNE_NCOMBOS; ci++) {
             blend_params_t p;
             tune_params(&c->m.blend, ci, &p);
-            long got = blend_merge(&p, NULL, nh, lists, c->k, c->m.ws, c->m.ws_bytes, c->m.merged, NULL, err);
+            long got = blend_merge(&p, NULL, nh, false, lists, c->k, c->m.ws, c->m.ws_bytes, c->m.merged, NULL, err);
             if (got < 0)
                 goto done;
             for (long j = 0; j < got; j++)
@@ -1376,7 +1379,7 @@ static long nu_similar_served(nuctx_t *c, int mode, uint32_t qi, err_t *err)
     }
     lists[2] = (blend_list_t){m->keys[2], m->vals[2], np};
     blend_weights_t w = {use_content ? 1.0f : 0.0f, use_cf ? 1.0f : 0.0f, 0};
-    long n = blend_merge(&m->blend, &w, 0, lists, c->k, m->ws, m->ws_bytes, m->merged, NULL, err);
+    long n = blend_merge(&m->blend, &w, 0, false, lists, c->k, m->ws, m->ws_bytes, m->merged, NULL, err);
     if (n < 0)
         return -1;
     for (long i = 0; i < n; i++)
