@@ -72,6 +72,8 @@ typedef struct blend_params {
                        * for an empty history */
     float pop_decay;  /* d: popularity's weight is popularity * exp(-n / d)
                        * for a history of n (0: constant) */
+    float similar_content;    /* SimilarItems blend mode: content's weight next to CF's 1 */
+    float similar_popularity; /* ... and popularity's */
     float rrf_k;      /* RRF constant k0 (>= 0) */
     size_t depth;     /* entries of each source's list fused (callers ask the
                        * models for max(depth, k)); the evaluator and the
@@ -109,6 +111,12 @@ int blend_params_check(const blend_params_t *p, err_t *err);
  * user was in the models' training data, so CF already knows them and
  * popularity gets no weight (it still answers when no model has a list). */
 void blend_policy_weights(const blend_params_t *p, size_t history_len, bool known, blend_weights_t *out);
+
+/* The weights of SimilarItems by mode (an override for blend_merge):
+ * content mode {1, 0, 0}, behaviour {0, 1, 0}, blend (both true)
+ * {similar_content, 1, similar_popularity}. The gateway and the evaluator
+ * both take them from here. */
+blend_weights_t blend_similar_weights(const blend_params_t *p, bool content, bool cf);
 
 /* Bytes of workspace for lists totalling `entries` entries and a top-k. */
 size_t blend_workspace_bytes(size_t entries, size_t k);

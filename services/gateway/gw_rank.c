@@ -745,7 +745,7 @@ void gw_rank_similar(gw_rank_t *rk, httpsrv_req_t *r, gw_encoding_t enc, Recsys_
     }
     bool content = m->mode != RECSYS__V1__SIMILARITY_MODE__SIMILARITY_MODE_BEHAVIOUR;
     bool cf = m->mode != RECSYS__V1__SIMILARITY_MODE__SIMILARITY_MODE_CONTENT;
-    j->override = (blend_weights_t){content ? 1.0f : 0.0f, cf ? 1.0f : 0.0f, 0};
+    j->override = blend_similar_weights(rk->blend, content, cf);
     j->has_override = true;
     through_cache(j, "");
 }

@@ -1378,7 +1378,7 @@ static long nu_similar_served(nuctx_t *c, int mode, uint32_t qi, err_t *err)
         m->vals[2][i] = c->top[i].score;
     }
     lists[2] = (blend_list_t){m->keys[2], m->vals[2], np};
-    blend_weights_t w = {use_content ? 1.0f : 0.0f, use_cf ? 1.0f : 0.0f, 0};
+    blend_weights_t w = blend_similar_weights(&m->blend, use_content, use_cf);
     long n = blend_merge(&m->blend, &w, 0, false, lists, c->k, m->ws, m->ws_bytes, m->merged, NULL, err);
     if (n < 0)
         return -1;
