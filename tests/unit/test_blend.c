@@ -180,6 +180,15 @@ static void test_history_policy(void **state)
         assert_int_equal(r.out[0].key, 2);
         assert_true(fabs(r.used.popularity - 1.0) < EPS);
     }
+    /* SimilarItems: one mode's list alone, or the blend's weights. */
+    d.similar_content = 0.3f;
+    d.similar_popularity = 0.2f;
+    blend_weights_t sw = blend_similar_weights(&d, true, false);
+    assert_true(sw.content == 1.0f && sw.cf == 0.0f && sw.popularity == 0.0f);
+    sw = blend_similar_weights(&d, false, true);
+    assert_true(sw.content == 0.0f && sw.cf == 1.0f && sw.popularity == 0.0f);
+    sw = blend_similar_weights(&d, true, true);
+    assert_true(sw.content == 0.3f && sw.cf == 1.0f && sw.popularity == 0.2f);
     /* Checked: a negative decay is refused. */
     d.pop_decay = -1;
     err_t err;
