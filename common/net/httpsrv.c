@@ -1001,8 +1001,18 @@ static void srv_check_stopped(httpsrv_t *srv)
 
 void httpsrv_stop(httpsrv_t *srv, httpsrv_done_fn done, void *ud)
 {
-    if (srv->stopping)
+    if (srv->stopping) {
+        /* Stopped already without a completion (a failed listen stops the
+         * server itself): this caller's completion still runs, at once when
+         * the stop has finished. */
+        if (srv->done == NULL && done != NULL) {
+            srv->done = done;
+            srv->done_ud = ud;
+            if (srv->done_called)
+                done(srv, ud);
+        }
         return;
+    }
     srv->stopping = true;
     srv->done = done;
     srv->done_ud = ud;

@@ -62,3 +62,24 @@ has $B '"degraded":false' "full answers after the restart"
 "$BIN/recsys-load" --port "$GW_PORT" --connections 4 --rate 200 --warmup 0 --duration 1 >$T/load2.out 2>&1 ||
     fail "errors after restart: $(cat $T/load2.out)"
 ok "workers restarted: full answers again, no errors"
+
+# A second gateway on the first one's public port: start-up fails, and the
+# process drains what it started and exits 1 at once (it used to hang with
+# /readyz at "shutting down").
+dup_admin=$(free_port)
+"$BIN/recsys-gateway" --data "$T/data" --port "$GW_PORT" --admin-port "$dup_admin" \
+    --content-url "tcp://127.0.0.1:$CONTENT_PORT" --cf-url "tcp://127.0.0.1:$CF_PORT" \
+    --redis-port "$REDIS_PORT" 2>"$T/dup.log" &
+dup_pid=$!
+for _ in $(seq 100); do
+    kill -0 $dup_pid 2>/dev/null || break
+    sleep 0.1
+done
+if kill -0 $dup_pid 2>/dev/null; then
+    kill -9 $dup_pid
+    fail "a gateway whose port is taken did not exit within 10 s: $(cat "$T/dup.log")"
+fi
+wait $dup_pid && rc=0 || rc=$?
+[ "$rc" = 1 ] || fail "exit code $rc for a taken port (want 1): $(cat "$T/dup.log")"
+grep -q 'address already in use' "$T/dup.log" || fail "no reason logged: $(cat "$T/dup.log")"
+ok "a gateway on a taken port exits 1 with the reason"

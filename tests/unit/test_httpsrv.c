@@ -1065,6 +1065,40 @@ static void test_config_from_cfg(void **state)
     assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+static void count_done(httpsrv_t *srv, void *ud)
+{
+    (void)srv;
+    (*(int *)ud)++;
+}
+
+/* A port already taken: listen fails (and stops the server itself); a
+ * later httpsrv_stop still gets its completion, once (a daemon whose
+ * public port is taken must be able to drain and exit, not hang). */
+static void test_listen_taken_then_stop(void **state)
+{
+    (void)state;
+    err_t err;
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    httpsrv_t *a = httpsrv_new(&loop, NULL, &err), *b = httpsrv_new(&loop, NULL, &err);
+    assert_int_equal(httpsrv_listen(a, "127.0.0.1", 0, &err), 0);
+    assert_int_equal(httpsrv_listen(b, "127.0.0.1", httpsrv_port(a), &err), -1);
+    assert_non_null(strstr(err.msg, "address already in use"));
+    int done_a = 0, done_b = 0;
+    uv_run(&loop, UV_RUN_NOWAIT); /* b's listener closes: its stop has finished */
+    httpsrv_stop(b, count_done, &done_b);
+    httpsrv_stop(a, count_done, &done_a);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(done_a, 1);
+    assert_int_equal(done_b, 1);
+    httpsrv_stop(b, count_done, &done_b); /* a second completion is not taken */
+    assert_int_equal(done_b, 1);
+    httpsrv_free(a);
+    httpsrv_free(b);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 /* ================================================================ admin */
 
 static bool ready_cb(void *ud, char *reason, size_t size)
@@ -1141,6 +1175,7 @@ int main(void)
         cmocka_unit_test(test_stop_deadline),
         cmocka_unit_test(test_404_405_fallback),
         cmocka_unit_test(test_config_from_cfg),
+        cmocka_unit_test(test_listen_taken_then_stop),
         cmocka_unit_test(test_admin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -820,6 +820,25 @@ static void print_table(const rows_t *rows, size_t k)
     }
 }
 
+/* Writes arr (deleted here) to path as pretty JSON; cJSON prints doubles
+ * with 17 significant digits when needed. */
+static int json_save(const char *path, cJSON *arr, err_t *err)
+{
+    char *text = cJSON_Print(arr);
+    cJSON_Delete(arr);
+    if (!text)
+        return err_set(err, "%s: out of memory", path);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        free(text);
+        return err_errno(err, "%s", path);
+    }
+    int bad = fputs(text, f) < 0 || fputc('\n', f) < 0;
+    bad |= fclose(f) != 0;
+    free(text);
+    return bad ? err_errno(err, "%s: write", path) : 0;
+}
+
 static int write_json(const char *path, const rows_t *rows, size_t k, err_t *err)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -848,22 +867,7 @@ static int write_json(const char *path, const rows_t *rows, size_t k, err_t *err
         cJSON_AddNumberToObject(o, "fit_seconds", r->fit_seconds);
         cJSON_AddItemToArray(arr, o);
     }
-    /* cJSON prints doubles with 17 significant digits when needed. */
-    char *text = cJSON_Print(arr);
-    cJSON_Delete(arr);
-    if (!text)
-        return err_set(err, "%s: out of memory", path);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        free(text);
-        return err_errno(err, "%s", path);
-    }
-    int bad = fputs(text, f) < 0 || fputc('\n', f) < 0;
-    bad |= fclose(f) != 0;
-    free(text);
-    if (bad)
-        return err_errno(err, "%s: write", path);
-    return 0;
+    return json_save(path, arr, err);
 }
 
 /* ---- R5, R6, R7: new users (user hold-out, tools/recsys-eval/evalusers.h) ---- */
@@ -1626,19 +1630,7 @@ static int nu_json(const char *path, const nutab_t *t, size_t k, err_t *err)
         cJSON_AddItemToObject(o, "per_seed", per);
         cJSON_AddItemToArray(arr, o);
     }
-    char *text = cJSON_Print(arr);
-    cJSON_Delete(arr);
-    if (!text)
-        return err_set(err, "%s: out of memory", path);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        free(text);
-        return err_errno(err, "%s", path);
-    }
-    int bad = fputs(text, f) < 0 || fputc('\n', f) < 0;
-    bad |= fclose(f) != 0;
-    free(text);
-    return bad ? err_errno(err, "%s: write", path) : 0;
+    return json_save(path, arr, err);
 }
 
 /* --queries FILE-less: the fixed table of well-known queries (R6, by title). */
