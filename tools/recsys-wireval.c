@@ -39,6 +39,7 @@
 #include "common/base/err.h"
 #include "common/base/log.h"
 #include "common/data/dataset.h"
+#include "common/net/daemon.h"
 #include "tools/recsys-eval/evalmetrics.h"
 #include "tools/recsys-eval/evalusers.h"
 
@@ -754,35 +755,38 @@ out:
     return rc;
 }
 
-int main(int argc, char **argv)
+static int wireval_run(const cfg_t *cfg)
 {
-    err_t err;
-    cfg_t *cfg = cfg_new("recsys-wireval", "--data DIR --protocol R5|R6|R7 --gateway URL [options]",
-                         "Runs EVALUATION.md R5/R6/R7 against a running gateway started on the "
-                         "training users of the split (recsys-eval --write-train), and compares "
-                         "with recsys-eval's offline numbers.");
-    if (!cfg || cfg_add(cfg, "wireval", wire_options, &err) != 0 ||
-        cfg_add(cfg, "dataset", dataset_options, &err) != 0 ||
-        cfg_add(cfg, "log", log_options, &err) != 0) {
-        fprintf(stderr, "recsys-wireval: %s\n", cfg ? err.msg : "out of memory");
-        cfg_free(cfg);
-        return 2;
-    }
-    int prc = cfg_parse(cfg, argc, argv, &err);
-    if (prc != 0) {
-        if (prc < 0)
-            fprintf(stderr, "recsys-wireval: %s\n", err.msg);
-        cfg_free(cfg);
-        return prc < 0 ? 2 : 0;
-    }
-    if (log_setup_cfg("recsys-wireval", cfg, &err) != 0) {
-        fprintf(stderr, "recsys-wireval: %s\n", err.msg);
-        cfg_free(cfg);
-        return 2;
-    }
+    err_t err = {0};
     int rc = run(cfg, &err);
     if (rc != 0)
         fprintf(stderr, "recsys-wireval: %s\n", err.msg);
-    cfg_free(cfg);
     return rc ? 1 : 0;
 }
+
+static const daemon_section_t wireval_sections[] = {
+    {"wireval", wire_options},
+    {"dataset", dataset_options},
+    DAEMON_SECTIONS_END,
+};
+
+static const daemon_command_t commands[] = {
+    {
+        .name = NULL, /* the only command */
+        .usage = "--data DIR --protocol R5|R6|R7 --gateway URL [options]",
+        .summary = "Runs EVALUATION.md R5/R6/R7 against a running gateway started on the "
+                   "training users of the split (recsys-eval --write-train), and compares "
+                   "with recsys-eval's offline numbers.",
+        .sections = wireval_sections,
+        .run = wireval_run,
+    },
+};
+
+static const daemon_program_t program = {
+    .name = "recsys-wireval",
+    .service = "recsys-wireval",
+    .commands = commands,
+    .ncommands = sizeof commands / sizeof commands[0],
+};
+
+int main(int argc, char **argv) { return daemon_main(&program, argc, argv); }

@@ -59,6 +59,7 @@
 #include "common/base/log.h"
 #include "common/data/popularity.h"
 #include "common/math/topk.h"
+#include "common/net/daemon.h"
 
 #ifdef RECSYS_EVAL_HAVE_CF
 #include "services/cf/cf_features.h"
@@ -2001,44 +2002,47 @@ done:
     return rc;
 }
 
-int main(int argc, char **argv)
+static int eval_run(const cfg_t *cfg)
 {
-    err_t err;
-    cfg_t *cfg = cfg_new("recsys-eval", "--data DIR --protocol R1|R2|R3|R5|R6|R7 [options]",
-                         "Runs an evaluation protocol of EVALUATION.md (R1 top-k ranking, R2 rating "
-                         "prediction, R3 cold items, R5 new users, R6 similar items, R7 low ratings) "
-                         "for popularity, content, cf, hybrid (and R5-R7's anchors), prints the "
-                         "table and optionally writes it as JSON.");
-    if (!cfg || cfg_add(cfg, "eval", eval_options, &err) != 0 ||
-        cfg_add(cfg, "dataset", dataset_options, &err) != 0 ||
-        cfg_add(cfg, "blend", blend_options, &err) != 0 ||
-#ifdef RECSYS_EVAL_HAVE_CF
-        cfg_add(cfg, "cf", cf_options, &err) != 0 ||
-        cfg_add(cfg, "cf-features", cf_featmap_options, &err) != 0 ||
-#endif
-#ifdef RECSYS_EVAL_HAVE_CONTENT
-        cfg_add(cfg, "content", content_options, &err) != 0 ||
-#endif
-        cfg_add(cfg, "log", log_options, &err) != 0) {
-        fprintf(stderr, "recsys-eval: %s\n", cfg ? err.msg : "out of memory");
-        cfg_free(cfg);
-        return 2;
-    }
-    int prc = cfg_parse(cfg, argc, argv, &err);
-    if (prc != 0) {
-        if (prc < 0)
-            fprintf(stderr, "recsys-eval: %s\n", err.msg);
-        cfg_free(cfg);
-        return prc < 0 ? 2 : 0;
-    }
-    if (log_setup_cfg("recsys-eval", cfg, &err) != 0) {
-        fprintf(stderr, "recsys-eval: %s\n", err.msg);
-        cfg_free(cfg);
-        return 2;
-    }
+    err_t err = {0};
     int rc = run(cfg, &err);
     if (rc != 0)
         fprintf(stderr, "recsys-eval: %s\n", err.msg);
-    cfg_free(cfg);
     return rc ? 1 : 0;
 }
+
+static const daemon_section_t eval_sections[] = {
+    {"eval", eval_options},
+    {"dataset", dataset_options},
+    {"blend", blend_options},
+#ifdef RECSYS_EVAL_HAVE_CF
+    {"cf", cf_options},
+    {"cf-features", cf_featmap_options},
+#endif
+#ifdef RECSYS_EVAL_HAVE_CONTENT
+    {"content", content_options},
+#endif
+    DAEMON_SECTIONS_END,
+};
+
+static const daemon_command_t commands[] = {
+    {
+        .name = NULL, /* the only command */
+        .usage = "--data DIR --protocol R1|R2|R3|R5|R6|R7 [options]",
+        .summary = "Runs an evaluation protocol of EVALUATION.md (R1 top-k ranking, R2 rating "
+                   "prediction, R3 cold items, R5 new users, R6 similar items, R7 low ratings) "
+                   "for popularity, content, cf, hybrid (and R5-R7's anchors), prints the "
+                   "table and optionally writes it as JSON.",
+        .sections = eval_sections,
+        .run = eval_run,
+    },
+};
+
+static const daemon_program_t program = {
+    .name = "recsys-eval",
+    .service = "recsys-eval",
+    .commands = commands,
+    .ncommands = sizeof commands / sizeof commands[0],
+};
+
+int main(int argc, char **argv) { return daemon_main(&program, argc, argv); }
