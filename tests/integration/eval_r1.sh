@@ -55,4 +55,12 @@ if "$bin/recsys-eval" --data "$data" --protocol R1 --split "$tmp/bad.tsv" 2> "$t
   echo "FAIL: bad split accepted"; exit 1
 fi
 grep -q "bad.tsv:2: unknown item id '99999'" "$tmp/err.txt" || { echo "FAIL: $(cat "$tmp/err.txt")"; exit 1; }
+if "$bin/recsys-eval" --data "$data" --protocol R6 --tune 2> "$tmp/err.txt"; then
+  echo "FAIL: --tune with R6 accepted"; exit 1
+fi
+grep -q 'fits the hybrid policy on R5' "$tmp/err.txt" || { echo "FAIL: $(cat "$tmp/err.txt")"; exit 1; }
+if "$bin/recsys-eval" --data "$data" --protocol R1 --blend-popularity-decay=-1 2> "$tmp/err.txt"; then
+  echo "FAIL: a negative popularity decay accepted"; exit 1
+fi
+grep -q 'blend-popularity-decay' "$tmp/err.txt" || { echo "FAIL: $(cat "$tmp/err.txt")"; exit 1; }
 echo "ok: errors"

@@ -193,6 +193,10 @@ static void test_history_policy(void **state)
     d.pop_decay = -1;
     err_t err;
     assert_int_equal(blend_params_check(&d, &err), -1);
+    d.pop_decay = 10;
+    d.similar_content = -0.5f;
+    assert_int_equal(blend_params_check(&d, &err), -1);
+    assert_non_null(strstr(err.msg, "similar-items weights"));
 
     /* content prefers 1, cf prefers 2: a short history follows content, a
      * long one CF */

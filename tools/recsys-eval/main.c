@@ -1156,6 +1156,20 @@ static size_t nu_max_users(const cfg_t *cfg, const evalusers_split_t *us)
 }
 
 /* R5 (drop_low 0) or R7's second run (drop_low 1) of one model at one n. */
+/* Every item but the sorted excluded ones (nx) into c->cand; the count. */
+static size_t nu_candidates(nuctx_t *c, const uint32_t *excl, size_t nx)
+{
+    size_t nc = 0, e = 0;
+    for (uint32_t i = 0; i < c->ncat; i++) {
+        while (e < nx && excl[e] < i)
+            e++;
+        if (e < nx && excl[e] == i)
+            continue;
+        c->cand[nc++] = i;
+    }
+    return nc;
+}
+
 static int nu_run_r5(nuctx_t *c, const cfg_t *cfg, int id, size_t n, int drop_low,
                      evalmetrics_ranking_t *res, err_t *err)
 {
@@ -1180,14 +1194,7 @@ static int nu_run_r5(nuctx_t *c, const cfg_t *cfg, int id, size_t n, int drop_lo
         size_t nrel = evalusers_r5_case(us, u, n, drop_low, low_max, 4.0f, hist, hv, &nh, excl, &nx, rel);
         if (nrel == 0)
             continue;
-        size_t nc = 0, e = 0;
-        for (uint32_t i = 0; i < c->ncat; i++) {
-            while (e < nx && excl[e] < i)
-                e++;
-            if (e < nx && excl[e] == i)
-                continue;
-            c->cand[nc++] = i;
-        }
+        size_t nc = nu_candidates(c, excl, nx);
         for (size_t j = 0; j < nc; j++)
             scores[c->cand[j]] = -INFINITY;
         evalproto_query_t q = {u, hist, hv, nh, c->cand, nc};
@@ -1268,14 +1275,7 @@ static int nu_tune_r5(nuctx_t *c, const cfg_t *cfg, size_t n, double *ndcg, size
         size_t nrel = evalusers_r5_case(us, u, n, 0, low_max, 4.0f, hist, hv, &nh, excl, &nx, rel);
         if (nrel == 0)
             continue;
-        size_t nc = 0, e = 0;
-        for (uint32_t i = 0; i < c->ncat; i++) {
-            while (e < nx && excl[e] < i)
-                e++;
-            if (e < nx && excl[e] == i)
-                continue;
-            c->cand[nc++] = i;
-        }
+        size_t nc = nu_candidates(c, excl, nx);
         evalproto_query_t q = {u, hist, hv, nh, c->cand, nc};
         blend_list_t lists[BLEND_NSOURCES];
         if (hybrid_lists(&c->m, &q, lists, err) != 0)
@@ -1709,6 +1709,8 @@ static int run_newusers(const cfg_t *cfg, int protocol, err_t *err)
     int nns = parse_list_u64(cfg_str(cfg, "ns"), nsv, 16, "ns", err);
     if (nns < 0)
         return -1;
+    if (cfg_bool(cfg, "tune") && protocol != 5)
+        return err_set(err, "--tune with R5-R7 fits the hybrid policy on R5 (use --protocol R5)");
     dataset_opts_t dopts;
     dataset_opts_from_cfg(cfg, &dopts);
     dataset_t *ds = NULL;
@@ -1716,10 +1718,6 @@ static int run_newusers(const cfg_t *cfg, int protocol, err_t *err)
         return -1;
     int rc = -1;
     int tune = cfg_bool(cfg, "tune");
-    if (tune && protocol != 5) {
-        dataset_free(ds);
-        return err_set(err, "--tune with R5-R7 fits the hybrid policy on R5 (use --protocol R5)");
-    }
     if (tune)
         memset(want, 0, sizeof want), want[NU_HYBRID] = 1;
     int validation = cfg_bool(cfg, "validation") || tune;
