@@ -199,13 +199,13 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$c" = 200 ] && [ $ms -lt 1000 ] || fail "another client not served while a slow one waits ($c, $ms ms)"
 slow=$(timeout 5 cat <&4 | head -c 200)
 exec 4<&-
-echo "$slow" | grep -q '408' || fail "slow client not answered 408 (got '$slow')"
+grep -q '408' <<<"$slow" || fail "slow client not answered 408 (got '$slow')"
 # Garbage that is not HTTP.
 exec 5<>/dev/tcp/127.0.0.1/$GW_PORT
 printf 'BLAH\r\n\r\n' >&5
 c=$(timeout 3 head -c 12 <&5)
 exec 5<&-
-echo "$c" | grep -q 'HTTP/1.1 400' || fail "garbage request: '$c'"
+grep -q 'HTTP/1.1 400' <<<"$c" || fail "garbage request: '$c'"
 c=$(req $B GET "$GW/v1/items/the-kid-1921")
 [ "$c" = 200 ] || fail "gateway unwell after bad requests"
 ok "bad requests: 431 huge headers, 413 huge body, truncated body, 408 slow client (others served), 400 garbage"

@@ -9,10 +9,10 @@ bin=${RECSYS_BIN_DIR:?RECSYS_BIN_DIR not set}
 # check_help LABEL HELP_TEXT: the option listing rules.
 check_help() {
   local label=$1 out=$2 opts
-  echo "$out" | grep -q "^Usage: " || { echo "FAIL: $label --help has no Usage line"; exit 1; }
+  grep -q "^Usage: " <<<"$out" || { echo "FAIL: $label --help has no Usage line"; exit 1; }
   opts=$(echo "$out" | grep -cE '^  --[a-z0-9-]+=[A-Z]+  \(RECSYS_[A-Z0-9_]+, default: ' || true)
   [ "$opts" -ge 1 ] || { echo "FAIL: $label --help lists no options with defaults"; exit 1; }
-  echo "$out" | grep -q 'RECSYS_LOG_LEVEL' || { echo "FAIL: $label --help lacks --log-level"; exit 1; }
+  grep -q 'RECSYS_LOG_LEVEL' <<<"$out" || { echo "FAIL: $label --help lacks --log-level"; exit 1; }
   echo "ok: $label ($opts options)"
 }
 
@@ -22,7 +22,7 @@ check_unknown() {
   if err=$("$@" --no-such-option 2>&1); then
     echo "FAIL: $* accepted --no-such-option"; exit 1
   fi
-  echo "$err" | grep -q -- '--no-such-option' || { echo "FAIL: $* error does not name the option: $err"; exit 1; }
+  grep -q -- '--no-such-option' <<<"$err" || { echo "FAIL: $* error does not name the option: $err"; exit 1; }
 }
 
 n=0
@@ -30,7 +30,7 @@ for b in "$bin"/recsys-*; do
   [ -x "$b" ] || continue
   name=$(basename "$b")
   out=$("$b" --help) || { echo "FAIL: $name --help exited $?"; exit 1; }
-  if echo "$out" | grep -q '^Commands:'; then
+  if grep -q "^Commands:" <<<"$out"; then
     cmds=$(echo "$out" | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }')
     [ -n "$cmds" ] || { echo "FAIL: $name lists no commands"; exit 1; }
     for c in $cmds; do
