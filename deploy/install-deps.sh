@@ -7,9 +7,10 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   protobuf-c-compiler libprotobuf-c-dev
-  libnng-dev libuv1-dev libhiredis-dev libhttp-parser-dev libcjson-dev
+  libnng-dev libuv1-dev libhiredis-dev libhttp-parser-dev libcjson-dev libnghttp2-dev
   libcmocka-dev libopenblas-dev liblapacke-dev zlib1g-dev
   redis-server redis-tools
+  nghttp2-client protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf prometheus
   python3 python3-yaml jq python3-jsonschema docker-compose curl ca-certificates
 )
 runtime_pkgs=(redis-server redis-tools curl ca-certificates)

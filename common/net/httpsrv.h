@@ -27,6 +27,16 @@
  * for other methods also goes there with httpsrv_req_allow() set (default:
  * 405 with an Allow header). HEAD is served by GET routes without the body.
  *
+ * HTTP/2 (h2c with prior knowledge, as gRPC clients speak it) is served on
+ * the same port: a connection whose first bytes are the HTTP/2 client
+ * preface goes to an h2srv session (h2srv.h), anything else to the HTTP/1.1
+ * parser. One port means one address for every client, one set of limits
+ * and one drain. Over HTTP/2 each stream is a request routed like any
+ * other; answers leave as soon as they are ready (no ordering), may carry
+ * trailers, and at most max_streams are in flight per connection
+ * (SETTINGS_MAX_CONCURRENT_STREAMS). A stream the client resets abandons
+ * its request. Stopping sends GOAWAY and lets the streams in flight finish.
+ *
  * Metrics (when a registry is given): recsys_http_requests_total{route,code},
  * recsys_http_request_duration_seconds{route} (dispatch to respond),
  * recsys_http_open_connections, recsys_http_connections_rejected_total.
@@ -56,6 +66,7 @@ typedef struct httpsrv_config {
     httpreq_limits_t limits;
     size_t max_connections;
     size_t max_pipeline;
+    size_t max_streams; /* HTTP/2: streams in flight per connection */
     uint64_t idle_timeout_ms;
     uint64_t header_timeout_ms;
     uint64_t write_timeout_ms;
@@ -108,6 +119,22 @@ const char *httpsrv_req_allow(const httpsrv_req_t *r);
 /* True once the client has gone: the response will be dropped. */
 bool httpsrv_req_abandoned(const httpsrv_req_t *r);
 
+/* True for a request that came over HTTP/2. */
+bool httpsrv_req_http2(const httpsrv_req_t *r);
+/* The request's deadline on uv_hrtime()'s clock (0: none). The server only
+ * stores it; handlers read it to bound their work. */
+void httpsrv_req_set_deadline(httpsrv_req_t *r, uint64_t deadline_ns);
+uint64_t httpsrv_req_deadline(const httpsrv_req_t *r);
+/* fn(ud) runs once, on the loop, if the client goes away (connection closed,
+ * HTTP/2 stream reset) before the answer: the handler may cancel its work.
+ * It must still answer (the answer is then dropped). */
+typedef void (*httpsrv_abandon_fn)(void *ud);
+void httpsrv_req_on_abandon(httpsrv_req_t *r, httpsrv_abandon_fn fn, void *ud);
+
+/* Adds a response trailer (HTTP/2 only: -1 on HTTP/1.1, like a bad name or
+ * value). An answer without a body sends its trailers in the header block
+ * (gRPC's trailers-only form). */
+int httpsrv_req_add_trailer(httpsrv_req_t *r, const char *name, const char *value);
 /* Adds a response header; -1 for an invalid name or value (CR, LF, NUL) or a
  * header the server manages (Content-Length, Connection, Transfer-Encoding). */
 int httpsrv_req_add_header(httpsrv_req_t *r, const char *name, const char *value);

@@ -225,7 +225,16 @@ static void ask(rank_job_t *j, gw_worker_id_t id, Recsys__V1__WorkerRequest *req
     char reason[256];
     j->res[id].asked = true;
     j->pending++;
-    if (gw_worker_call(j->rk->workers, id, req, on_worker, j, reason, sizeof reason) == 0) {
+    /* A request deadline (gRPC's grpc-timeout) caps the worker's: the call
+     * gets 90% of what is left, so a late worker still leaves time for a
+     * degraded answer from the others before the caller gives up. */
+    int cap_ms = 0;
+    uint64_t deadline = httpsrv_req_deadline(j->req), now = uv_hrtime();
+    if (deadline != 0) {
+        uint64_t left_ms = deadline > now ? (deadline - now) / 1000000 * 9 / 10 : 0;
+        cap_ms = left_ms > 3600000 ? 0 : left_ms > 0 ? (int)left_ms : 1;
+    }
+    if (gw_worker_call(j->rk->workers, id, req, cap_ms, on_worker, j, reason, sizeof reason) == 0) {
         j->pending--;
         job_reason(j, reason);
     }
@@ -351,7 +360,7 @@ static int stored_respond(httpsrv_req_t *r, gw_encoding_t enc, const void *v, si
     size_t n;
     if (gw_cache_answer_body(v, len, enc, cached, request_id, &body, &n) != 0)
         return -1;
-    httpsrv_respond_owned(r, 200, enc == GW_ENC_JSON ? GW_CT_JSON : GW_CT_PROTO, body, n);
+    gw_respond_body(r, enc, body, n);
     return 0;
 }
 

@@ -34,6 +34,7 @@ struct gw_call {
     bool is_poll;
     uint64_t id;          /* rpc id once sent */
     call_t *prev, *next;  /* in w->calls (requests only) */
+    int cap_ms;           /* > 0: the caller's deadline is nearer than the worker's */
 };
 
 static void unlink_call(call_t *c)
@@ -151,7 +152,8 @@ static uint64_t send_call(gw_workers_t *ws, gw_worker_t *w, Recsys__V1__WorkerRe
                           size_t size)
 {
     req->request_id = ++w->next_id;
-    req->deadline_ms = w->deadline_ms;
+    int deadline_ms = c->cap_ms > 0 && c->cap_ms < w->deadline_ms ? c->cap_ms : w->deadline_ms;
+    req->deadline_ms = deadline_ms;
     size_t n = recsys__v1__worker_request__get_packed_size(req);
     uint8_t stackbuf[4096];
     uint8_t *buf = n <= sizeof stackbuf ? stackbuf : malloc(n);
@@ -161,7 +163,7 @@ static uint64_t send_call(gw_workers_t *ws, gw_worker_t *w, Recsys__V1__WorkerRe
         return 0;
     }
     recsys__v1__worker_request__pack(req, buf);
-    uint64_t id = rpc_client_call(w->rpc, buf, n, w->deadline_ms, on_done, c);
+    uint64_t id = rpc_client_call(w->rpc, buf, n, deadline_ms, on_done, c);
     if (buf != stackbuf)
         free(buf);
     if (id == 0) {
@@ -178,8 +180,8 @@ static uint64_t send_call(gw_workers_t *ws, gw_worker_t *w, Recsys__V1__WorkerRe
     return id;
 }
 
-uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerRequest *req, gw_worker_cb cb,
-                        void *arg, char *reason, size_t size)
+uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerRequest *req, int cap_ms,
+                        gw_worker_cb cb, void *arg, char *reason, size_t size)
 {
     gw_worker_t *w = &ws->w[id];
     if (ws->closing) {
@@ -201,7 +203,7 @@ uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerR
         snprintf(reason, size, "%s: out of memory", w->name);
         return 0;
     }
-    *c = (call_t){.ws = ws, .w = w, .cb = cb, .arg = arg, .is_poll = false};
+    *c = (call_t){.ws = ws, .w = w, .cb = cb, .arg = arg, .is_poll = false, .cap_ms = cap_ms};
     return send_call(ws, w, req, c, reason, size);
 }
 
