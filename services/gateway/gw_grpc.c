@@ -112,7 +112,59 @@ int gw_grpc_unframe(const char *body, size_t len, bool compressed_ok, const char
     return 0;
 }
 
+static int unwrap(httpsrv_req_t *r, bool stream, const char **msg, size_t *len);
+
 int gw_grpc_unwrap(httpsrv_req_t *r, const char **msg, size_t *len)
+{
+    return unwrap(r, false, msg, len);
+}
+
+int gw_grpc_unwrap_stream(httpsrv_req_t *r, const char **body, size_t *len)
+{
+    return unwrap(r, true, body, len);
+}
+
+int gw_grpc_next(const char *body, size_t len, size_t *off, const char **msg, size_t *msg_len)
+{
+    if (*off + 5 > len)
+        return 0;
+    const unsigned char *b = (const unsigned char *)body + *off;
+    size_t n = ((size_t)b[1] << 24) | ((size_t)b[2] << 16) | ((size_t)b[3] << 8) | b[4];
+    if (n > len - *off - 5)
+        return 0;
+    *msg = body + *off + 5;
+    *msg_len = n;
+    *off += 5 + n;
+    return 1;
+}
+
+/* Checks every message of a streamed body like gw_grpc_unframe checks one. */
+static int unframe_all(const char *body, size_t len, bool compressed_ok, int *code, char *why, size_t size)
+{
+    size_t off = 0;
+    while (off < len) {
+        if (len - off < 5) {
+            *code = GW_GRPC_INTERNAL;
+            snprintf(why, size, "%zu trailing bytes: a gRPC message needs its 5-byte prefix", len - off);
+            return -1;
+        }
+        const unsigned char *b = (const unsigned char *)body + off;
+        size_t n = ((size_t)b[1] << 24) | ((size_t)b[2] << 16) | ((size_t)b[3] << 8) | b[4];
+        if (n > len - off - 5) {
+            *code = GW_GRPC_INTERNAL;
+            snprintf(why, size, "truncated gRPC message: %zu bytes announced, %zu sent", n, len - off - 5);
+            return -1;
+        }
+        const char *m;
+        size_t ml;
+        if (gw_grpc_unframe(body + off, 5 + n, compressed_ok, &m, &ml, code, why, size) != 0)
+            return -1;
+        off += 5 + n;
+    }
+    return 0;
+}
+
+static int unwrap(httpsrv_req_t *r, bool stream, const char **msg, size_t *len)
 {
     const httpreq_t *h = httpsrv_req_http(r);
     if (!httpsrv_req_http2(r)) {
@@ -146,7 +198,13 @@ int gw_grpc_unwrap(httpsrv_req_t *r, const char **msg, size_t *len)
     bool named = enc != NULL && strcmp(enc, "identity") != 0;
     int code = 0;
     char why[160];
-    if (gw_grpc_unframe(h->body, h->body_len, enc != NULL, msg, len, &code, why, sizeof why) != 0) {
+    int rc = stream ? unframe_all(h->body, h->body_len, enc != NULL, &code, why, sizeof why)
+                    : gw_grpc_unframe(h->body, h->body_len, enc != NULL, msg, len, &code, why, sizeof why);
+    if (stream) {
+        *msg = h->body;
+        *len = h->body_len;
+    }
+    if (rc != 0) {
         if (code == GW_GRPC_UNIMPLEMENTED && named)
             httpsrv_req_add_header(r, "grpc-accept-encoding", "identity");
         gw_grpc_respond_status(r, code, why);
@@ -159,6 +217,35 @@ static bool past_deadline(const httpsrv_req_t *r)
 {
     uint64_t d = httpsrv_req_deadline(r);
     return d != 0 && uv_hrtime() > d;
+}
+
+int gw_grpc_append(char **buf, size_t *len, const ProtobufCMessage *m)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    char *b = realloc(*buf, *len + 5 + n);
+    if (b == NULL)
+        return -1;
+    char *p = b + *len;
+    p[0] = 0;
+    p[1] = (char)(n >> 24);
+    p[2] = (char)(n >> 16);
+    p[3] = (char)(n >> 8);
+    p[4] = (char)n;
+    protobuf_c_message_pack(m, (uint8_t *)p + 5);
+    *buf = b;
+    *len += 5 + n;
+    return 0;
+}
+
+void gw_grpc_respond_framed(httpsrv_req_t *r, char *framed, size_t len)
+{
+    if (past_deadline(r)) {
+        free(framed);
+        gw_grpc_respond_status(r, GW_GRPC_DEADLINE_EXCEEDED, "deadline exceeded before the answer was ready");
+        return;
+    }
+    httpsrv_req_add_trailer(r, "grpc-status", "0");
+    httpsrv_respond_owned(r, 200, "application/grpc", framed, len);
 }
 
 void gw_grpc_respond_owned(httpsrv_req_t *r, char *msg, size_t len)

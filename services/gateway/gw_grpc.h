@@ -54,6 +54,15 @@ int64_t gw_grpc_timeout_ns(const char *v);
  * (not HTTP/2 or not gRPC, a compressed message, a bad frame). Sets r's
  * deadline from grpc-timeout. */
 int gw_grpc_unwrap(httpsrv_req_t *r, const char **msg, size_t *len);
+/* Same for a client-streaming method: msg/len is the whole body, every
+ * message of which is checked; walk it with gw_grpc_next. */
+int gw_grpc_unwrap_stream(httpsrv_req_t *r, const char **body, size_t *len);
+/* The next message of a checked body from *off: 1 with msg/len, 0 at the end. */
+int gw_grpc_next(const char *body, size_t len, size_t *off, const char **msg, size_t *msg_len);
+/* Appends m, framed, to buf (realloc'd): 0, or -1 out of memory. */
+int gw_grpc_append(char **buf, size_t *len, const ProtobufCMessage *m);
+/* Answers r with already framed messages (taken over) and grpc-status 0. */
+void gw_grpc_respond_framed(httpsrv_req_t *r, char *framed, size_t len);
 /* Splits body[0..len) into its one length-prefixed message: 0, or -1 with
  * the gRPC status in *code and a reason in why[size] (exposed for the fuzzer). */
 int gw_grpc_unframe(const char *body, size_t len, bool compressed_ok, const char **msg, size_t *msg_len, int *code,

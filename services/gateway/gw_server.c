@@ -29,6 +29,7 @@
 #include "services/gateway/gw_catalog.h"
 #include "services/gateway/gw_feedback.h"
 #include "services/gateway/gw_grpc.h"
+#include "services/gateway/gw_grpc_svc.h"
 #include "services/gateway/gw_rank.h"
 #include "services/gateway/gw_request.h"
 #include "services/gateway/gw_twirp.h"
@@ -67,6 +68,7 @@ struct gw {
      * blend, and the cache (Recommend and SimilarItems answers) and feedback
      * store (AddFeedback, recent events for fold-in), both NULL without Redis. */
     gw_rank_t rank;
+    gw_grpc_svc_t grpc_svc; /* health and reflection */
 };
 
 static const char *const gw_method_names[GW_NMETHODS] = {"Recommend", "SimilarItems", "Score",
@@ -500,6 +502,7 @@ gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_regis
     gw->reg = reg;
     gw->pid = (unsigned)getpid();
     gw->api_key = cfg_str(cfg, "api-key");
+    gw->grpc_svc = (gw_grpc_svc_t){gw_ready, gw};
     gw->rank = (gw_rank_t){.cat = cat, .workers = &gw->workers, .limits = &gw->limits, .blend = &gw->blend,
                            .request_id = rank_request_id, .request_id_ud = gw};
     pbjson_opts_t jo;
@@ -541,7 +544,8 @@ gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_regis
         httpsrv_route(gw->http, "GET", "/v1/items/{id}/similar", on_rest_similar, gw, err) != 0 ||
         httpsrv_route(gw->http, "GET", "/v1/items/{id}", on_rest_item, gw, err) != 0 ||
         httpsrv_route(gw->http, "GET", "/v1/items", on_rest_search, gw, err) != 0 ||
-        httpsrv_route(gw->http, "POST", "/v1/feedback", on_rest_feedback, gw, err) != 0) {
+        httpsrv_route(gw->http, "POST", "/v1/feedback", on_rest_feedback, gw, err) != 0 ||
+        gw_grpc_svc_register(gw->http, &gw->grpc_svc, err) != 0) {
         gw_free(gw);
         return NULL;
     }

@@ -57,8 +57,8 @@ else
     echo "nghttp not installed (nghttp2-client): small-window check skipped"
 fi
 check json
-# HEALTH check health
-# REFL check reflection
+check health
+check reflection
 
 # With the CF worker frozen: deadline capping, cancellation, drain.
 kill -STOP "$CF_PID"
