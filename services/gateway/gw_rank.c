@@ -42,6 +42,7 @@ typedef struct worker_res {
     size_t n;
     int history_used;
     char version[128];
+    uint64_t call_id; /* the call in flight, 0 when none */
 } worker_res_t;
 
 typedef struct rank_job {
@@ -191,6 +192,7 @@ static void on_worker(gw_worker_t *w, const Recsys__V1__WorkerReply *reply, cons
 {
     rank_job_t *j = arg;
     worker_res_t *res = &j->res[w == &j->rk->workers->w[GW_CONTENT] ? GW_CONTENT : GW_CF];
+    res->call_id = 0;
     if (reply == NULL) {
         job_reason(j, reason);
     } else if (reply->error != NULL &&
@@ -234,15 +236,35 @@ static void ask(rank_job_t *j, gw_worker_id_t id, Recsys__V1__WorkerRequest *req
         uint64_t left_ms = deadline > now ? (deadline - now) / 1000000 * 9 / 10 : 0;
         cap_ms = left_ms > 3600000 ? 0 : left_ms > 0 ? (int)left_ms : 1;
     }
-    if (gw_worker_call(j->rk->workers, id, req, cap_ms, on_worker, j, reason, sizeof reason) == 0) {
+    j->res[id].call_id = gw_worker_call(j->rk->workers, id, req, cap_ms, on_worker, j, reason, sizeof reason);
+    if (j->res[id].call_id == 0) {
         j->pending--;
         job_reason(j, reason);
     }
 }
 
 /* Sends the requests; finishes at once when no worker could be asked. */
+/* The client went away (connection closed, gRPC call cancelled): withdraw
+ * the worker calls still out; their callbacks run now with a reason and the
+ * job finishes, its answer dropped. A job computing a cache flight keeps
+ * going: other requests wait on its answer. */
+static void job_abandoned(void *arg)
+{
+    rank_job_t *j = arg;
+    if (j->flight != NULL && gw_cache_flight_waiters(j->flight) > 1)
+        return;
+    j->pending++; /* the job must outlive the loop */
+    for (int i = 0; i < GW_NWORKERS; i++)
+        if (j->res[i].call_id != 0)
+            gw_worker_cancel(j->rk->workers, (gw_worker_id_t)i, j->res[i].call_id, "request cancelled by the client");
+    if (--j->pending == 0)
+        finish(j);
+}
+
 static void dispatch(rank_job_t *j, Recsys__V1__WorkerRequest *req[GW_NWORKERS])
 {
+    if (j->req != NULL)
+        httpsrv_req_on_abandon(j->req, job_abandoned, j);
     j->pending = 1; /* held until every call is out, so a completion cannot finish early */
     for (int i = 0; i < GW_NWORKERS; i++)
         if (req[i] != NULL)
@@ -390,6 +412,8 @@ static void answer(rank_job_t *j, ProtobufCMessage *resp, protobuf_c_boolean *ca
 
 static void finish(rank_job_t *j)
 {
+    if (j->req != NULL)
+        httpsrv_req_on_abandon(j->req, NULL, NULL);
     gw_rank_t *rk = j->rk;
     const gw_catalog_t *cat = rk->cat;
     err_t err;

@@ -207,6 +207,23 @@ uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerR
     return send_call(ws, w, req, c, reason, size);
 }
 
+int gw_worker_cancel(gw_workers_t *ws, gw_worker_id_t id, uint64_t call_id, const char *why)
+{
+    gw_worker_t *w = &ws->w[id];
+    call_t *c = w->calls;
+    while (c != NULL && c->id != call_id)
+        c = c->next;
+    if (c == NULL || rpc_client_cancel(w->rpc, c->id) != 0)
+        return -1; /* completed, or completing now: its callback answers */
+    unlink_call(c);
+    char reason[200];
+    snprintf(reason, sizeof reason, "%s: %s", w->name, why);
+    metrics_counter_inc(w->cancelled);
+    c->cb(w, NULL, reason, c->arg);
+    free(c);
+    return 0;
+}
+
 static void poll_one(gw_workers_t *ws, gw_worker_t *w)
 {
     if (w->polling || ws->closing)
@@ -249,7 +266,7 @@ static int setup_metrics(gw_workers_t *ws, metrics_registry_t *reg, err_t *err)
                                                      "Latency of calls to each worker (send to reply).", wl, NULL, 0,
                                                      err);
     metrics_family_t *res = metrics_counter_family(reg, "recsys_gateway_worker_calls_total",
-                                                   "Calls to each worker by result (ok, timeout, error, skipped_down).",
+                                                   "Calls to each worker by result (ok, timeout, error, skipped_down, cancelled).",
                                                    wr, err);
     metrics_family_t *up = metrics_gauge_family(reg, "recsys_gateway_worker_up",
                                                 "1 when the worker answered its last model-info poll.", wl, err);
@@ -264,6 +281,7 @@ static int setup_metrics(gw_workers_t *ws, metrics_registry_t *reg, err_t *err)
         w->timeouts = metrics_counter_get(res, (const char *[]){w->name, "timeout"});
         w->errors = metrics_counter_get(res, (const char *[]){w->name, "error"});
         w->skipped = metrics_counter_get(res, (const char *[]){w->name, "skipped_down"});
+        w->cancelled = metrics_counter_get(res, (const char *[]){w->name, "cancelled"});
     }
     return 0;
 }

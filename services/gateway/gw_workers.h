@@ -57,7 +57,7 @@ typedef struct gw_worker {
     int replicas;          /* URLs dialled (comma-separated replicas) */
     struct gw_call *calls; /* requests sent and not completed (not polls) */
     metrics_histogram_t *latency;
-    metrics_counter_t *ok, *timeouts, *errors, *skipped;
+    metrics_counter_t *ok, *timeouts, *errors, *skipped, *cancelled;
     metrics_gauge_t *up_gauge;
 } gw_worker_t;
 
@@ -96,5 +96,8 @@ typedef void (*gw_worker_cb)(gw_worker_t *w, const Recsys__V1__WorkerReply *repl
  * reason[size]. */
 uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerRequest *req, int cap_ms,
                         gw_worker_cb cb, void *arg, char *reason, size_t size);
+/* Withdraws a call in flight (its client went away): its callback runs now,
+ * with "<worker>: why" as the reason. -1 when the call has completed. */
+int gw_worker_cancel(gw_workers_t *ws, gw_worker_id_t id, uint64_t call_id, const char *why);
 
 #endif

@@ -184,7 +184,11 @@ def slow_calls(stub):
         time.sleep(0.1)
     else:
         fail("a cancelled call was not counted as abandoned (499): %s -> %s" % (before, after))
-    ok("a cancelled call resets its stream: the gateway counts it abandoned (499)")
+    # ... and withdraws its call to the (frozen) CF worker.
+    cancelled = 'recsys_gateway_worker_calls_total{worker="cf",result="cancelled"}'
+    if metric(cancelled) < 1:
+        fail("the cancelled call's CF worker call was not withdrawn (%s = %s)" % (cancelled, metric(cancelled)))
+    ok("a cancelled call resets its stream: the gateway counts it abandoned (499) and withdraws its worker call")
 
 
 def drain(stub):
