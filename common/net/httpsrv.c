@@ -26,7 +26,9 @@
  */
 #include "common/net/httpsrv.h"
 
+#include "common/base/log.h"
 #include "common/net/h2srv.h"
+#include "common/net/trace.h"
 
 #include <http_parser.h>
 #include <stdio.h>
@@ -75,6 +77,12 @@ struct httpsrv_req {
     uint64_t deadline_ns;
     httpsrv_abandon_fn on_abandon;
     void *abandon_ud;
+    char trace_id[TRACE_ID_LEN + 1]; /* "" for answers the server makes itself */
+    struct {
+        const char *key; /* static string */
+        char value[24];
+    } notes[HTTPSRV_MAX_NOTES];
+    size_t nnotes;
 };
 
 typedef enum { TIMER_NONE, TIMER_WRITE, TIMER_HEADERS, TIMER_BODY, TIMER_IDLE, TIMER_LINGER } timer_kind_t;
@@ -159,8 +167,30 @@ static metrics_counter_t *route_code_counter(httpsrv_t *srv, route_t *rt, int co
     return c;
 }
 
+/* One JSON line per answered request (http-access-log). */
+static void access_log(const httpsrv_req_t *r, int code)
+{
+    char status[16], ms[32];
+    snprintf(status, sizeof status, "%d", code);
+    snprintf(ms, sizeof ms, "%.3f", (double)(uv_hrtime() - r->start_ns) / 1e6);
+    const char *kv[2 * HTTPSRV_MAX_NOTES + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < r->nnotes; i++) {
+        kv[n++] = r->notes[i].key;
+        kv[n++] = r->notes[i].value;
+    }
+    while (n < 2 * HTTPSRV_MAX_NOTES)
+        kv[n++] = NULL;
+    kv[n] = NULL;
+    log_kv(LOG_INFO, "access", "method", r->http->method, "route", r->route->pattern, "path", r->http->path,
+           "protocol", r->stream_id != 0 ? "h2" : "http/1.1", "status", status, "duration_ms", ms, "trace_id",
+           r->trace_id, kv[0], kv[1], kv[2], kv[3], kv[4], kv[5], kv[6], kv[7], NULL);
+}
+
 static void record(httpsrv_t *srv, httpsrv_req_t *r, int code)
 {
+    if (srv->cfg.access_log && r->http != NULL)
+        access_log(r, code);
     metrics_counter_inc(route_code_counter(srv, r->route, code));
     if (r->route->latency != NULL && r->http != NULL)
         metrics_histogram_observe(r->route->latency, (double)(uv_hrtime() - r->start_ns) / 1e9);
@@ -248,6 +278,39 @@ const char *httpsrv_req_allow(const httpsrv_req_t *r)
 bool httpsrv_req_abandoned(const httpsrv_req_t *r)
 {
     return r->abandoned;
+}
+
+const char *httpsrv_req_trace_id(const httpsrv_req_t *r)
+{
+    return r->trace_id;
+}
+
+void httpsrv_req_note(httpsrv_req_t *r, const char *key, const char *value)
+{
+    size_t i = 0;
+    while (i < r->nnotes && strcmp(r->notes[i].key, key) != 0)
+        i++;
+    if (i == HTTPSRV_MAX_NOTES)
+        return;
+    if (i == r->nnotes)
+        r->nnotes++;
+    r->notes[i].key = key;
+    snprintf(r->notes[i].value, sizeof r->notes[i].value, "%s", value);
+}
+
+/* The request's trace (the caller's traceparent, or a new one) and the
+ * traceparent of the answer: same trace, a new span of ours. */
+static void req_trace(httpsrv_req_t *r)
+{
+    uint8_t flags = 1;
+    if (!trace_parse(httpreq_header(r->http, "traceparent"), r->trace_id, &flags)) {
+        trace_random_hex(r->trace_id, TRACE_ID_LEN);
+        flags = 1;
+    }
+    char span[TRACE_SPAN_LEN + 1], tp[80];
+    trace_random_hex(span, TRACE_SPAN_LEN);
+    snprintf(tp, sizeof tp, "00-%s-%s-%02x", r->trace_id, span, flags & 1);
+    httpsrv_req_add_header(r, "traceparent", tp);
 }
 
 bool httpsrv_req_http2(const httpsrv_req_t *r)
@@ -609,6 +672,8 @@ static void append_method(char **allow, const char *m)
 static void route_request(httpsrv_t *srv, httpsrv_req_t *r)
 {
     const httpreq_t *http = r->http;
+    if (srv->cfg.trace)
+        req_trace(r);
     bool is_head = strcmp(http->method, "HEAD") == 0;
     r->head_only = is_head;
     route_t *best = NULL;

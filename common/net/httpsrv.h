@@ -72,7 +72,11 @@ typedef struct httpsrv_config {
     uint64_t write_timeout_ms;
     uint64_t shutdown_timeout_ms;
     metrics_registry_t *metrics; /* NULL: no metrics */
+    bool trace;      /* traceparent in and out (trace.h); the public servers set it */
+    bool access_log; /* one JSON log line per answered request */
 } httpsrv_config_t;
+
+#define HTTPSRV_MAX_NOTES 4
 
 /* http-max-body-bytes, http-max-header-bytes, http-max-headers,
  * http-max-url-bytes, http-max-connections, http-max-pipeline,
@@ -119,6 +123,14 @@ const char *httpsrv_req_allow(const httpsrv_req_t *r);
 /* True once the client has gone: the response will be dropped. */
 bool httpsrv_req_abandoned(const httpsrv_req_t *r);
 
+/* The request's W3C trace id (32 hex digits; "" when tracing is off). With
+ * tracing on, the caller's traceparent is taken when valid, otherwise a new
+ * trace starts; the answer carries "traceparent" with the same trace id. */
+const char *httpsrv_req_trace_id(const httpsrv_req_t *r);
+/* A key (a static string) and short value added to the request's access log
+ * line ("cache", "hit"); at most HTTPSRV_MAX_NOTES keys, a key set twice
+ * keeps the last value. */
+void httpsrv_req_note(httpsrv_req_t *r, const char *key, const char *value);
 /* True for a request that came over HTTP/2. */
 bool httpsrv_req_http2(const httpsrv_req_t *r);
 /* The request's deadline on uv_hrtime()'s clock (0: none). The server only

@@ -19,6 +19,8 @@ const cfg_option_t httpsrv_options[] = {
     {"http-max-pipeline", CFG_INT, "16", "Requests in flight per connection; reading pauses beyond it.", 1, 1024},
     {"http2-max-streams", CFG_INT, "100",
      "HTTP/2 (gRPC) streams in flight per connection (SETTINGS_MAX_CONCURRENT_STREAMS).", 1, 100000},
+    {"http-access-log", CFG_BOOL, "false",
+     "Log one JSON line per answered request (route, status, duration, trace id, cache, degraded).", 0, 0},
     {"http-idle-timeout-ms", CFG_INT, "60000", "Idle keep-alive connections are closed after this long.", 1,
      86400000},
     {"http-header-timeout-ms", CFG_INT, "10000", "A request's headers must arrive within this long (else 408).",
@@ -57,6 +59,8 @@ int httpsrv_config_from_cfg(httpsrv_config_t *c, const cfg_t *cfg, err_t *err)
     c->max_connections = (size_t)cfg_int(cfg, "http-max-connections");
     c->max_pipeline = (size_t)cfg_int(cfg, "http-max-pipeline");
     c->max_streams = (size_t)cfg_int(cfg, "http2-max-streams");
+    c->access_log = cfg_bool(cfg, "http-access-log");
+    c->trace = true;
     c->idle_timeout_ms = (uint64_t)cfg_int(cfg, "http-idle-timeout-ms");
     c->header_timeout_ms = (uint64_t)cfg_int(cfg, "http-header-timeout-ms");
     c->write_timeout_ms = (uint64_t)cfg_int(cfg, "http-write-timeout-ms");

@@ -288,6 +288,7 @@ void gw_grpc_respond_status(httpsrv_req_t *r, int code, const char *msg)
     }
     enc[n] = '\0';
     httpsrv_req_add_trailer(r, "grpc-status", st);
+    httpsrv_req_note(r, "grpc_status", st);
     if (n > 0)
         httpsrv_req_add_trailer(r, "grpc-message", enc);
     httpsrv_respond(r, 200, "application/grpc", NULL, 0);

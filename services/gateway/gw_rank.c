@@ -236,6 +236,8 @@ static void ask(rank_job_t *j, gw_worker_id_t id, Recsys__V1__WorkerRequest *req
         uint64_t left_ms = deadline > now ? (deadline - now) / 1000000 * 9 / 10 : 0;
         cap_ms = left_ms > 3600000 ? 0 : left_ms > 0 ? (int)left_ms : 1;
     }
+    if (j->req != NULL)
+        req->trace_id = (char *)httpsrv_req_trace_id(j->req);
     j->res[id].call_id = gw_worker_call(j->rk->workers, id, req, cap_ms, on_worker, j, reason, sizeof reason);
     if (j->res[id].call_id == 0) {
         j->pending--;
@@ -382,6 +384,7 @@ static int stored_respond(httpsrv_req_t *r, gw_encoding_t enc, const void *v, si
     size_t n;
     if (gw_cache_answer_body(v, len, enc, cached, request_id, &body, &n) != 0)
         return -1;
+    httpsrv_req_note(r, "cache", cached ? "hit" : "miss");
     gw_respond_body(r, enc, body, n);
     return 0;
 }
@@ -467,7 +470,8 @@ static void finish(rank_job_t *j)
     long n = blend_merge(rk->blend, j->has_override ? &j->override : NULL, hist, j->hist.nrated > 0, lists, k, ws, ws_bytes, out,
                          &used, &err);
     if (n < 0) {
-        log_kv(LOG_ERROR, "blend failed", "error", err.msg, NULL);
+        log_kv(LOG_ERROR, "blend failed", "error", err.msg, "trace_id",
+               j->req != NULL ? httpsrv_req_trace_id(j->req) : "", NULL);
         job_fail(j, GW_INTERNAL, err.msg);
         return;
     }
@@ -483,6 +487,8 @@ static void finish(rank_job_t *j)
     if (fallback && any_failed && !any_ok)
         job_reason(j, "answered from popularity: no model answered");
     bool degraded = any_failed;
+    if (j->req != NULL && degraded)
+        httpsrv_req_note(j->req, "degraded", "true");
 
     /* Score answers every known candidate: those no weighted list held come
      * last, by popularity, with score 0. */
@@ -733,7 +739,8 @@ static void on_recent(void *arg, const gw_feedback_recent_event_t *ev, size_t n,
     rank_job_t *j = arg;
     Recsys__V1__RecommendRequest *m = (Recsys__V1__RecommendRequest *)j->in;
     if (error != NULL)
-        log_kv(LOG_DEBUG, "recent feedback not read; recommending without it", "error", error, NULL);
+        log_kv(LOG_DEBUG, "recent feedback not read; recommending without it", "error", error, "trace_id",
+               httpsrv_req_trace_id(j->req), NULL);
     if (n > 0 && ev != NULL) {
         err_t err;
         if (recommend_history(j, m, ev, n, &err) != 0) {
