@@ -13,7 +13,7 @@ build_pkgs=(
   nghttp2-client protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf prometheus
   python3 python3-yaml jq python3-jsonschema docker-compose curl ca-certificates
 )
-runtime_pkgs=(redis-server redis-tools curl ca-certificates)
+runtime_pkgs=(redis-server redis-tools libnghttp2-14 curl ca-certificates)
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--runtime-only" ] && pkgs=("${runtime_pkgs[@]}")
