@@ -53,6 +53,7 @@ struct h2srv {
     void *ud;
     stream_t *streams;
     size_t nstreams, nincomplete;
+    httpreq_parser_t *parser; /* reused across streams; remade after an error */
 };
 
 int h2srv_sniff(const char *data, size_t len)
@@ -271,11 +272,15 @@ static void stream_complete(h2srv_t *h, stream_t *s)
         refuse(h, s, 500, "out of memory");
         return;
     }
-    /* The added host and content-length fields do not count against the client. */
-    httpreq_limits_t pl = *lim;
-    pl.max_headers += 2;
-    pl.max_header_bytes += 64 + (s->authority ? strlen(s->authority) : 0);
-    httpreq_parser_t *p = httpreq_parser_new(&pl);
+    /* The added host and content-length fields do not count against the
+     * client (the authority was counted as a header field already). */
+    if (h->parser == NULL) {
+        httpreq_limits_t pl = *lim;
+        pl.max_headers += 2;
+        pl.max_header_bytes += 2 * lim->max_header_bytes + 64;
+        h->parser = httpreq_parser_new(&pl);
+    }
+    httpreq_parser_t *p = h->parser;
     size_t used = 0;
     httpreq_status_t st = p != NULL ? httpreq_parser_feed(p, text, len, &used) : HTTPREQ_ERROR;
     free(text);
@@ -284,10 +289,10 @@ static void stream_complete(h2srv_t *h, stream_t *s)
         int status = p != NULL && st == HTTPREQ_ERROR ? httpreq_parser_error(p, &msg) : 400;
         refuse(h, s, status, msg);
         httpreq_parser_free(p);
+        h->parser = NULL;
         return;
     }
     httpreq_t *req = httpreq_parser_take(p);
-    httpreq_parser_free(p);
     h->hooks.request(h->ud, s->id, req);
 }
 
@@ -457,6 +462,7 @@ void h2srv_free(h2srv_t *h)
         if (ud != NULL && h->hooks.closed != NULL)
             h->hooks.closed(h->ud, ud);
     }
+    httpreq_parser_free(h->parser);
     free(h);
 }
 

@@ -134,6 +134,7 @@ struct httpsrv {
     metrics_family_t *m_requests, *m_latency;
     metrics_gauge_t *m_open;
     metrics_counter_t *m_rejected;
+    uint64_t trace_rng; /* trace and span ids (trace.h) */
     char readbuf[READ_BUF_SIZE];
 };
 
@@ -300,15 +301,15 @@ void httpsrv_req_note(httpsrv_req_t *r, const char *key, const char *value)
 
 /* The request's trace (the caller's traceparent, or a new one) and the
  * traceparent of the answer: same trace, a new span of ours. */
-static void req_trace(httpsrv_req_t *r)
+static void req_trace(httpsrv_t *srv, httpsrv_req_t *r)
 {
     uint8_t flags = 1;
     if (!trace_parse(httpreq_header(r->http, "traceparent"), r->trace_id, &flags)) {
-        trace_random_hex(r->trace_id, TRACE_ID_LEN);
+        trace_random_hex(&srv->trace_rng, r->trace_id, TRACE_ID_LEN);
         flags = 1;
     }
     char span[TRACE_SPAN_LEN + 1], tp[80];
-    trace_random_hex(span, TRACE_SPAN_LEN);
+    trace_random_hex(&srv->trace_rng, span, TRACE_SPAN_LEN);
     snprintf(tp, sizeof tp, "00-%s-%s-%02x", r->trace_id, span, flags & 1);
     httpsrv_req_add_header(r, "traceparent", tp);
 }
@@ -673,7 +674,7 @@ static void route_request(httpsrv_t *srv, httpsrv_req_t *r)
 {
     const httpreq_t *http = r->http;
     if (srv->cfg.trace)
-        req_trace(r);
+        req_trace(srv, r);
     bool is_head = strcmp(http->method, "HEAD") == 0;
     r->head_only = is_head;
     route_t *best = NULL;

@@ -41,15 +41,26 @@ bool trace_parse(const char *v, char trace_id[TRACE_ID_LEN + 1], uint8_t *flags)
     return true;
 }
 
-void trace_random_hex(char *out, int n)
+/* Ids need to be unique, not secret: a seeded splitmix64 per server costs no
+ * system call per request (getrandom for each id did, measurably). */
+static uint64_t next64(uint64_t *s)
 {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void trace_random_hex(uint64_t *state, char *out, int n)
+{
+    if (*state == 0 && uv_random(NULL, NULL, state, sizeof *state, 0, NULL) != 0)
+        *state = uv_hrtime() ^ (uint64_t)(uintptr_t)state;
     unsigned char b[32];
     int nb = n / 2 > (int)sizeof b ? (int)sizeof b : n / 2;
-    if (uv_random(NULL, NULL, b, (size_t)nb, 0, NULL) != 0) {
-        /* no entropy source: time and address bits still make ids unique enough for logs */
-        uint64_t t = uv_hrtime() ^ (uint64_t)(uintptr_t)out;
-        for (int i = 0; i < nb; i++)
-            b[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)(i * 37);
+    for (int i = 0; i < nb; i += 8) {
+        uint64_t v = next64(state);
+        for (int k = 0; k < 8 && i + k < nb; k++)
+            b[i + k] = (unsigned char)(v >> (8 * k));
     }
     b[0] |= 1; /* never all zero */
     for (int i = 0; i < nb; i++)

@@ -21,8 +21,10 @@
  * terminated) and flags; false for anything invalid (wrong version 0xff,
  * lengths, non-hex, all-zero ids), which callers replace with a new trace. */
 bool trace_parse(const char *traceparent, char trace_id[TRACE_ID_LEN + 1], uint8_t *flags);
-/* A random id of n hex digits (n even, NUL terminated), never all zero. */
-void trace_random_hex(char *out, int n);
+/* A random id of n hex digits (n even, at most 64, NUL terminated), never
+ * all zero, from the generator *state (splitmix64; seeded from the system's
+ * random source when *state is 0). One state per thread: not locked. */
+void trace_random_hex(uint64_t *state, char *out, int n);
 /* True for 32 lower-case hex digits, not all zero (a WorkerRequest.trace_id). */
 bool trace_id_valid(const char *id);
 
