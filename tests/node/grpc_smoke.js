@@ -7,7 +7,7 @@ const grpc = require('@grpc/grpc-js');
 const loader = require('@grpc/proto-loader');
 
 const [protoDir, target, key] = process.argv.slice(2);
-const opts = {includeDirs: [protoDir], longs: String, enums: String, defaults: true};
+const opts = {includeDirs: [protoDir], keepCase: true, longs: String, enums: String, defaults: true};
 const rec = grpc.loadPackageDefinition(loader.loadSync('recsys/v1/recommender.proto', opts)).recsys.v1;
 const hl = grpc.loadPackageDefinition(loader.loadSync('grpc/health/v1/health.proto', opts)).grpc.health.v1;
 const client = new rec.Recommender(target, grpc.credentials.createInsecure());
