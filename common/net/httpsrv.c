@@ -355,33 +355,32 @@ static bool is_token(const char *s)
     return true;
 }
 
+/* Appends "name: value\r\n" to a header block. */
+static int append_field(char **block, size_t *len, const char *name, const char *value)
+{
+    size_t add = strlen(name) + strlen(value) + 4;
+    char *h = realloc(*block, *len + add + 1);
+    if (h == NULL)
+        return -1;
+    snprintf(h + *len, add + 1, "%s: %s\r\n", name, value);
+    *block = h;
+    *len += add;
+    return 0;
+}
+
 int httpsrv_req_add_header(httpsrv_req_t *r, const char *name, const char *value)
 {
     if (r->responded || !is_token(name) || strpbrk(value, "\r\n") != NULL || strcasecmp(name, "Content-Length") == 0 ||
         strcasecmp(name, "Connection") == 0 || strcasecmp(name, "Transfer-Encoding") == 0)
         return -1;
-    size_t add = strlen(name) + strlen(value) + 4;
-    char *h = realloc(r->headers, r->headers_len + add + 1);
-    if (h == NULL)
-        return -1;
-    snprintf(h + r->headers_len, add + 1, "%s: %s\r\n", name, value);
-    r->headers = h;
-    r->headers_len += add;
-    return 0;
+    return append_field(&r->headers, &r->headers_len, name, value);
 }
 
 int httpsrv_req_add_trailer(httpsrv_req_t *r, const char *name, const char *value)
 {
     if (r->responded || r->stream_id == 0 || !is_token(name) || strpbrk(value, "\r\n") != NULL)
         return -1;
-    size_t add = strlen(name) + strlen(value) + 4;
-    char *t = realloc(r->trailers, r->trailers_len + add + 1);
-    if (t == NULL)
-        return -1;
-    snprintf(t + r->trailers_len, add + 1, "%s: %s\r\n", name, value);
-    r->trailers = t;
-    r->trailers_len += add;
-    return 0;
+    return append_field(&r->trailers, &r->trailers_len, name, value);
 }
 
 void httpsrv_respond_owned(httpsrv_req_t *r, int status, const char *content_type, char *body, size_t len)
