@@ -39,6 +39,10 @@ struct stream {
     char *body;
     size_t body_len, body_cap, body_seen;
     bool grpc, done, answered;
+    bool finished; /* the answer is complete (h2srv_respond, h2srv_respond_end) */
+    bool streaming; /* request handed over at its headers; body via hooks.data */
+    bool open_ended; /* streamed answer: more data may come until h2srv_respond_end */
+    size_t resp_cap;
     void *ud;
     char *resp;
     size_t resp_len, resp_off;
@@ -149,7 +153,9 @@ static ssize_t on_data_read(nghttp2_session *session, int32_t stream_id, uint8_t
         n = length;
     memcpy(buf, s->resp + s->resp_off, n);
     s->resp_off += n;
-    if (s->resp_off == s->resp_len) {
+    if (n == 0 && s->open_ended)
+        return NGHTTP2_ERR_DEFERRED; /* resumed by h2srv_respond_data/_end */
+    if (s->resp_off == s->resp_len && !s->open_ended) {
         *flags |= NGHTTP2_DATA_FLAG_EOF;
         if (s->trailers_len > 0) {
             nghttp2_nv nv[MAX_NV];
@@ -181,7 +187,7 @@ static int submit(h2srv_t *h, stream_t *s, int status, const char *ctype, const 
         n += lines_to_nv(hcopy, nv + n, MAX_NV / 2);
     }
     int rc;
-    if (s->resp_len > 0) {
+    if (s->resp_len > 0 || s->open_ended) {
         nghttp2_data_provider dp = {.source.ptr = s, .read_callback = on_data_read};
         rc = nghttp2_submit_response(h->session, s->id, nv, n, &dp);
     } else {
@@ -197,7 +203,7 @@ static int submit(h2srv_t *h, stream_t *s, int status, const char *ctype, const 
 /* An answer made here for a request over a limit or malformed. */
 static void refuse(h2srv_t *h, stream_t *s, int status, const char *msg)
 {
-    s->answered = true;
+    s->answered = s->finished = true;
     if (s->grpc) {
         /* Size limits are RESOURCE_EXHAUSTED (8) in gRPC, anything else INTERNAL (13). */
         int code = status == 413 || status == 431 || status == 414 ? 8 : 13;
@@ -376,6 +382,11 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
     (void)flags;
     h2srv_t *h = user_data;
     stream_t *s = nghttp2_session_get_stream_user_data(session, stream_id);
+    if (s != NULL && s->streaming) {
+        if (s->ud != NULL && !s->finished && h->hooks.data != NULL)
+            h->hooks.data(h->ud, s->ud, (const char *)data, len, false);
+        return 0;
+    }
     if (s == NULL || s->done)
         return 0;
     s->body_seen += len;
@@ -389,11 +400,25 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
     h2srv_t *h = user_data;
-    if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
-        !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
+    if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
     stream_t *s = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
-    if (s != NULL && !s->done)
+    if (s == NULL)
+        return 0;
+    bool end = frame->hd.flags & NGHTTP2_FLAG_END_STREAM;
+    if (s->streaming) {
+        /* the body went out chunk by chunk (on_data_chunk); say it ended */
+        if (end && s->ud != NULL && !s->finished && h->hooks.data != NULL)
+            h->hooks.data(h->ud, s->ud, NULL, 0, true);
+        return 0;
+    }
+    if (!s->done && frame->hd.type == NGHTTP2_HEADERS && !end && s->path != NULL && h->hooks.streaming != NULL &&
+        h->hooks.streaming(h->ud, s->path)) {
+        s->streaming = true;
+        stream_complete(h, s);
+        return 0;
+    }
+    if (end && !s->done)
         stream_complete(h, s);
     return 0;
 }
@@ -406,7 +431,7 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
     if (s == NULL)
         return 0;
     nghttp2_session_set_stream_user_data(session, stream_id, NULL);
-    void *ud = s->answered ? NULL : s->ud;
+    void *ud = s->finished ? NULL : s->ud;
     stream_free(s);
     if (ud != NULL && h->hooks.closed != NULL)
         h->hooks.closed(h->ud, ud);
@@ -457,7 +482,7 @@ void h2srv_free(h2srv_t *h)
     nghttp2_session_del(h->session);
     while (h->streams != NULL) {
         stream_t *s = h->streams;
-        void *ud = s->answered ? NULL : s->ud;
+        void *ud = s->finished ? NULL : s->ud;
         stream_free(s);
         if (ud != NULL && h->hooks.closed != NULL)
             h->hooks.closed(h->ud, ud);
@@ -514,7 +539,7 @@ int h2srv_respond(h2srv_t *h, int32_t stream_id, int status, const char *content
         free(body);
         return -1;
     }
-    s->answered = true;
+    s->answered = s->finished = true;
     s->ud = NULL;
     s->resp = body;
     s->resp_len = body != NULL ? body_len : 0;
@@ -530,6 +555,59 @@ int h2srv_respond(h2srv_t *h, int32_t stream_id, int status, const char *content
         nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
         return -1;
     }
+    return 0;
+}
+
+int h2srv_respond_start(h2srv_t *h, int32_t stream_id, int status, const char *content_type, const char *headers,
+                        size_t headers_len)
+{
+    stream_t *s = stream_get(h, stream_id);
+    if (s == NULL || s->answered)
+        return -1;
+    s->answered = true; /* headers out; ud stays until h2srv_respond_end */
+    s->open_ended = true;
+    if (submit(h, s, status, content_type, headers, headers_len) != 0) {
+        nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_INTERNAL_ERROR);
+        return -1;
+    }
+    return 0;
+}
+
+int h2srv_respond_data(h2srv_t *h, int32_t stream_id, const char *data, size_t len)
+{
+    stream_t *s = stream_get(h, stream_id);
+    if (s == NULL || !s->open_ended)
+        return -1;
+    /* Drop what was sent already, then append. */
+    if (s->resp_off > 0) {
+        memmove(s->resp, s->resp + s->resp_off, s->resp_len - s->resp_off);
+        s->resp_len -= s->resp_off;
+        s->resp_off = 0;
+    }
+    if (buf_append(&s->resp, &s->resp_len, &s->resp_cap, data, len) != 0)
+        return -1;
+    nghttp2_session_resume_data(h->session, stream_id);
+    return 0;
+}
+
+int h2srv_respond_end(h2srv_t *h, int32_t stream_id, const char *trailers, size_t trailers_len)
+{
+    stream_t *s = stream_get(h, stream_id);
+    if (s == NULL || !s->open_ended)
+        return -1;
+    if (trailers_len > 0) {
+        free(s->trailers);
+        s->trailers = malloc(trailers_len + 1);
+        if (s->trailers != NULL) {
+            memcpy(s->trailers, trailers, trailers_len);
+            s->trailers[trailers_len] = '\0';
+            s->trailers_len = trailers_len;
+        }
+    }
+    s->open_ended = false;
+    s->finished = true;
+    s->ud = NULL;
+    nghttp2_session_resume_data(h->session, stream_id);
     return 0;
 }
 

@@ -48,6 +48,14 @@ typedef struct h2srv_hooks {
      * (client reset, connection closing): stream_ud as set with
      * h2srv_stream_set_ud. */
     void (*closed)(void *ud, void *stream_ud);
+    /* Optional: true when requests to this path stream (gRPC client or
+     * bidirectional streaming): the request is handed over as soon as its
+     * headers are in, with an empty body, and the body follows through
+     * hooks.data. */
+    bool (*streaming)(void *ud, const char *path);
+    /* A streaming request's body bytes (len 0 and end true: the client has
+     * sent everything), for a stream whose ud is set and not yet answered. */
+    void (*data)(void *ud, void *stream_ud, const char *data, size_t len, bool end);
 } h2srv_hooks_t;
 
 typedef struct h2srv_config {
@@ -75,6 +83,14 @@ void h2srv_stream_set_ud(h2srv_t *h, int32_t stream_id, void *stream_ud);
  * here, even on error). -1 when the stream is gone (the answer is dropped). */
 int h2srv_respond(h2srv_t *h, int32_t stream_id, int status, const char *content_type, const char *headers,
                   size_t headers_len, char *body, size_t body_len, const char *trailers, size_t trailers_len);
+
+/* A streamed answer: the headers now (h2srv_respond's arguments without
+ * body and trailers), then any number of h2srv_respond_data, then
+ * h2srv_respond_end with the trailers. -1 when the stream is gone. */
+int h2srv_respond_start(h2srv_t *h, int32_t stream_id, int status, const char *content_type, const char *headers,
+                        size_t headers_len);
+int h2srv_respond_data(h2srv_t *h, int32_t stream_id, const char *data, size_t len);
+int h2srv_respond_end(h2srv_t *h, int32_t stream_id, const char *trailers, size_t trailers_len);
 
 /* Graceful stop: GOAWAY with the last stream taken; streams in flight are
  * still answered, new ones refused. */

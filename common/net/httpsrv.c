@@ -45,6 +45,7 @@ typedef struct route {
     char *pattern;
     httpsrv_handler_fn fn;
     void *ud;
+    bool streaming; /* HTTP/2: handed over at its headers (httpsrv_route_stream) */
     metrics_histogram_t *latency;
     struct {
         int code;
@@ -83,6 +84,9 @@ struct httpsrv_req {
         char value[24];
     } notes[HTTPSRV_MAX_NOTES];
     size_t nnotes;
+    bool streaming, stream_started;
+    httpsrv_body_fn on_body;
+    void *body_ud;
 };
 
 typedef enum { TIMER_NONE, TIMER_WRITE, TIMER_HEADERS, TIMER_BODY, TIMER_IDLE, TIMER_LINGER } timer_kind_t;
@@ -147,6 +151,7 @@ static void srv_maybe_free(httpsrv_t *srv);
 static void default_fallback(httpsrv_req_t *r, void *ud);
 static void h2_respond(conn_t *c, httpsrv_req_t *r);
 static void h2_flush(conn_t *c);
+static bool h2_is_streaming(void *ud, const char *path);
 static void conn_linger(conn_t *c);
 
 /* ---- metrics */
@@ -750,9 +755,34 @@ static void h2_on_request(void *ud, int32_t stream_id, httpreq_t *http)
     r->stream_id = stream_id;
     r->start_ns = uv_hrtime();
     r->head_only = strcmp(http->method, "HEAD") == 0;
+    r->streaming = h2_is_streaming(c, http->target);
     c->refs++;
     h2srv_stream_set_ud(c->h2, stream_id, r);
     route_request(c->srv, r);
+}
+
+static bool h2_is_streaming(void *ud, const char *path)
+{
+    conn_t *c = ud;
+    httpsrv_t *srv = c->srv;
+    size_t n = strcspn(path, "?");
+    char p[512];
+    if (n >= sizeof p)
+        return false;
+    memcpy(p, path, n);
+    p[n] = '\0';
+    for (size_t i = 0; i < srv->nroutes; i++)
+        if (srv->routes[i]->streaming && httpreq_path_match(srv->routes[i]->pattern, p, NULL) >= 0)
+            return true;
+    return false;
+}
+
+static void h2_on_data(void *ud, void *stream_ud, const char *data, size_t len, bool end)
+{
+    (void)ud;
+    httpsrv_req_t *r = stream_ud;
+    if (r->on_body != NULL && !r->responded && !r->abandoned)
+        r->on_body(r->body_ud, data, len, end);
 }
 
 static void h2_on_closed(void *ud, void *stream_ud)
@@ -818,7 +848,7 @@ static bool h2_start(conn_t *c)
 {
     httpsrv_t *srv = c->srv;
     h2srv_config_t hc = {srv->cfg.limits, (uint32_t)srv->cfg.max_streams};
-    h2srv_hooks_t hooks = {h2_on_request, h2_on_closed};
+    h2srv_hooks_t hooks = {h2_on_request, h2_on_closed, h2_is_streaming, h2_on_data};
     c->h2 = h2srv_new(&hc, &hooks, c);
     return c->h2 != NULL;
 }
@@ -1209,6 +1239,60 @@ int httpsrv_route(httpsrv_t *srv, const char *method, const char *pattern, https
     route_metrics(srv, rt);
     srv->routes[srv->nroutes++] = rt;
     return 0;
+}
+
+int httpsrv_route_stream(httpsrv_t *srv, const char *method, const char *pattern, httpsrv_handler_fn fn, void *ud,
+                         err_t *err)
+{
+    if (httpsrv_route(srv, method, pattern, fn, ud, err) != 0)
+        return -1;
+    srv->routes[srv->nroutes - 1]->streaming = true;
+    return 0;
+}
+
+bool httpsrv_req_streaming(const httpsrv_req_t *r)
+{
+    return r->streaming;
+}
+
+void httpsrv_req_on_body(httpsrv_req_t *r, httpsrv_body_fn fn, void *ud)
+{
+    r->on_body = fn;
+    r->body_ud = ud;
+}
+
+int httpsrv_req_write(httpsrv_req_t *r, int status, const char *content_type, const char *data, size_t len)
+{
+    conn_t *c = r->conn;
+    if (!r->streaming || r->responded || r->abandoned || c->h2 == NULL)
+        return -1;
+    if (!r->stream_started) {
+        if (h2srv_respond_start(c->h2, r->stream_id, status, content_type, r->headers, r->headers_len) != 0)
+            return -1;
+        r->stream_started = true;
+        r->status = status;
+    }
+    int rc = len > 0 ? h2srv_respond_data(c->h2, r->stream_id, data, len) : 0;
+    h2_flush(c);
+    return rc;
+}
+
+void httpsrv_req_finish(httpsrv_req_t *r, int status, const char *content_type)
+{
+    if (r->responded)
+        return;
+    conn_t *c = r->conn;
+    if (!r->stream_started && !r->abandoned) {
+        httpsrv_respond(r, status, content_type, NULL, 0); /* trailers-only */
+        return;
+    }
+    r->responded = true;
+    r->on_body = NULL;
+    record(c->srv, r, r->abandoned ? 499 : r->status);
+    if (!r->abandoned && c->h2 != NULL)
+        h2srv_respond_end(c->h2, r->stream_id, r->trailers, r->trailers_len);
+    req_release(r);
+    h2_flush(c);
 }
 
 void httpsrv_set_fallback(httpsrv_t *srv, httpsrv_handler_fn fn, void *ud)

@@ -93,6 +93,13 @@ httpsrv_t *httpsrv_new(uv_loop_t *loop, const httpsrv_config_t *cfg, err_t *err)
 /* method: "GET", "POST", ...; -1 on a bad pattern or a duplicate route. */
 int httpsrv_route(httpsrv_t *srv, const char *method, const char *pattern, httpsrv_handler_fn fn, void *ud,
                   err_t *err);
+/* A route whose HTTP/2 requests stream (gRPC client and bidirectional
+ * streaming): the handler runs as soon as the headers are in, with an empty
+ * body; it reads the body with httpsrv_req_on_body and may answer piece by
+ * piece (httpsrv_req_write, then httpsrv_req_finish). Over HTTP/1.1 the route
+ * is an ordinary one (the whole body, httpsrv_req_streaming false). */
+int httpsrv_route_stream(httpsrv_t *srv, const char *method, const char *pattern, httpsrv_handler_fn fn, void *ud,
+                         err_t *err);
 /* Handler for requests no route takes (see httpsrv_req_allow). */
 void httpsrv_set_fallback(httpsrv_t *srv, httpsrv_handler_fn fn, void *ud);
 /* host "127.0.0.1", "0.0.0.0", "::"; port 0 picks a free one (httpsrv_port). */
@@ -142,6 +149,21 @@ uint64_t httpsrv_req_deadline(const httpsrv_req_t *r);
  * It must still answer (the answer is then dropped). */
 typedef void (*httpsrv_abandon_fn)(void *ud);
 void httpsrv_req_on_abandon(httpsrv_req_t *r, httpsrv_abandon_fn fn, void *ud);
+
+/* ---- streaming (routes of httpsrv_route_stream, over HTTP/2) */
+bool httpsrv_req_streaming(const httpsrv_req_t *r);
+/* fn(ud, data, len, end) for each piece of the body; end (len 0) when the
+ * client has sent all. Not called once the request is answered or abandoned. */
+typedef void (*httpsrv_body_fn)(void *ud, const char *data, size_t len, bool end);
+void httpsrv_req_on_body(httpsrv_req_t *r, httpsrv_body_fn fn, void *ud);
+/* Sends the headers (first call: status, content type and the headers added
+ * so far) and data[0..len). -1 when the request is not streaming or gone. */
+int httpsrv_req_write(httpsrv_req_t *r, int status, const char *content_type, const char *data, size_t len);
+/* Ends a streamed answer with the trailers added so far and gives the
+ * request back; when nothing was written yet it is an answer without body
+ * (status, content type; trailers-only). Also the way to give back an
+ * abandoned streaming request. */
+void httpsrv_req_finish(httpsrv_req_t *r, int status, const char *content_type);
 
 /* Adds a response trailer (HTTP/2 only: -1 on HTTP/1.1, like a bad name or
  * value). An answer without a body sends its trailers in the header block

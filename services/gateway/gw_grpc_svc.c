@@ -200,6 +200,88 @@ static int reflect_one(const Grpc__Reflection__V1alpha__ServerReflectionRequest 
     return gw_grpc_append(out, n, &resp.base);
 }
 
+/* ---- reflection as a real bidirectional stream: each request message is
+ * answered as soon as it is complete, so tools that ask, wait, and ask again
+ * on one stream (grpcurl, grpcio-reflection) are served. */
+
+#define REFLECT_MAX_MESSAGE 65536
+
+typedef struct reflect_stream {
+    httpsrv_req_t *r;
+    char *buf;
+    size_t len;
+} reflect_stream_t;
+
+static void reflect_end(reflect_stream_t *st, int code, const char *msg)
+{
+    httpsrv_req_t *r = st->r;
+    httpsrv_req_on_abandon(r, NULL, NULL);
+    httpsrv_req_on_body(r, NULL, NULL);
+    char c[12];
+    snprintf(c, sizeof c, "%d", code);
+    httpsrv_req_add_trailer(r, "grpc-status", c);
+    if (msg != NULL)
+        httpsrv_req_add_trailer(r, "grpc-message", msg);
+    httpsrv_req_finish(r, 200, "application/grpc");
+    free(st->buf);
+    free(st);
+}
+
+static void reflect_abandoned(void *ud)
+{
+    reflect_end(ud, GW_GRPC_CANCELLED, NULL);
+}
+
+static void reflect_body(void *ud, const char *data, size_t len, bool end)
+{
+    reflect_stream_t *st = ud;
+    if (len > 0) {
+        char *b = realloc(st->buf, st->len + len);
+        if (b == NULL) {
+            reflect_end(st, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+            return;
+        }
+        memcpy(b + st->len, data, len);
+        st->buf = b;
+        st->len += len;
+    }
+    size_t off = 0;
+    while (st->len - off >= 5) {
+        const unsigned char *p = (const unsigned char *)st->buf + off;
+        size_t n = ((size_t)p[1] << 24) | ((size_t)p[2] << 16) | ((size_t)p[3] << 8) | p[4];
+        if (p[0] != 0 || n > REFLECT_MAX_MESSAGE) {
+            reflect_end(st, p[0] != 0 ? GW_GRPC_UNIMPLEMENTED : GW_GRPC_RESOURCE_EXHAUSTED,
+                        p[0] != 0 ? "compressed messages are not supported" : "reflection request too large");
+            return;
+        }
+        if (st->len - off - 5 < n)
+            break;
+        Grpc__Reflection__V1alpha__ServerReflectionRequest *q =
+            grpc__reflection__v1alpha__server_reflection_request__unpack(NULL, n, p + 5);
+        if (q == NULL) {
+            reflect_end(st, GW_GRPC_INVALID_ARGUMENT, "invalid ServerReflectionRequest");
+            return;
+        }
+        char *out = NULL;
+        size_t on = 0;
+        int rc = reflect_one(q, &out, &on);
+        grpc__reflection__v1alpha__server_reflection_request__free_unpacked(q, NULL);
+        if (rc != 0 || httpsrv_req_write(st->r, 200, "application/grpc", out, on) != 0) {
+            free(out);
+            reflect_end(st, GW_GRPC_INTERNAL, "could not answer");
+            return;
+        }
+        free(out);
+        off += 5 + n;
+    }
+    if (off > 0) {
+        memmove(st->buf, st->buf + off, st->len - off);
+        st->len -= off;
+    }
+    if (end)
+        reflect_end(st, st->len == 0 ? GW_GRPC_OK : GW_GRPC_INTERNAL, st->len == 0 ? NULL : "truncated message");
+}
+
 static void on_reflection(httpsrv_req_t *r, void *ud)
 {
     (void)ud;
@@ -207,6 +289,17 @@ static void on_reflection(httpsrv_req_t *r, void *ud)
     size_t len, ml, off = 0;
     if (gw_grpc_unwrap_stream(r, &body, &len) != 0)
         return;
+    if (httpsrv_req_streaming(r)) {
+        reflect_stream_t *st = calloc(1, sizeof *st);
+        if (st == NULL) {
+            gw_grpc_respond_status(r, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+            return;
+        }
+        st->r = r;
+        httpsrv_req_on_body(r, reflect_body, st);
+        httpsrv_req_on_abandon(r, reflect_abandoned, st);
+        return;
+    }
     char *out = NULL;
     size_t n = 0;
     while (gw_grpc_next(body, len, &off, &m, &ml)) {
@@ -231,10 +324,10 @@ static void on_reflection(httpsrv_req_t *r, void *ud)
 int gw_grpc_svc_register(httpsrv_t *srv, gw_grpc_svc_t *svc, err_t *err)
 {
     if (httpsrv_route(srv, "POST", "/grpc.health.v1.Health/Check", on_health_check, svc, err) != 0 ||
-        httpsrv_route(srv, "POST", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", on_reflection,
-                      NULL, err) != 0 ||
-        httpsrv_route(srv, "POST", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", on_reflection, NULL,
-                      err) != 0)
+        httpsrv_route_stream(srv, "POST", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                             on_reflection, NULL, err) != 0 ||
+        httpsrv_route_stream(srv, "POST", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", on_reflection,
+                             NULL, err) != 0)
         return -1;
     return 0;
 }

@@ -13,10 +13,10 @@
  *                                    package prefixes the symbol); anything
  *                                    else answers an error_response.
  *
- * Reflection is a bidirectional stream in gRPC; here each request stream is
- * answered when the client has sent all of it (half-closed), one response
- * per request, in order. Clients that send their questions and close (as
- * grpcio's and grpc-js's reflection clients do for one-shot use) are served.
+ * Reflection is a bidirectional stream: each request message is answered as
+ * soon as it has arrived (httpsrv_route_stream), so clients that ask, wait
+ * for the answer and ask again on one stream (grpcurl) are served, and so
+ * are clients that send everything and half-close first.
  */
 #ifndef RECSYS_GATEWAY_GW_GRPC_SVC_H
 #define RECSYS_GATEWAY_GW_GRPC_SVC_H

@@ -27,7 +27,28 @@ typedef struct {
     int32_t late[MAX_LATE];
     size_t nlate;
     unsigned n;
+    int32_t streams[MAX_LATE]; /* streaming requests: slot i is stream ud &streams[i] */
+    size_t nstreams;
 } fz_t;
+
+/* Paths under /s stream: answered piece by piece, echoing each chunk. */
+static bool fz_streaming(void *ud, const char *path)
+{
+    (void)ud;
+    return path[0] == '/' && path[1] == 's';
+}
+
+static void fz_data(void *ud, void *stream_ud, const char *data, size_t len, bool end)
+{
+    fz_t *f = ud;
+    int32_t id = *(int32_t *)stream_ud;
+    if (len > 0)
+        h2srv_respond_data(f->h, id, data, len);
+    if (end) {
+        static const char tr[] = "grpc-status: 0\r\n";
+        h2srv_respond_end(f->h, id, tr, sizeof tr - 1);
+    }
+}
 
 static void on_request(void *ud, int32_t id, httpreq_t *req)
 {
@@ -50,6 +71,13 @@ static void on_request(void *ud, int32_t id, httpreq_t *req)
         __builtin_trap();
     }
     (void)gw_grpc_timeout_ns(httpreq_header(req, "grpc-timeout"));
+    if (fz_streaming(f, req->path) && f->nstreams < MAX_LATE) {
+        httpreq_free(req);
+        f->streams[f->nstreams] = id;
+        h2srv_stream_set_ud(f->h, id, &f->streams[f->nstreams++]);
+        h2srv_respond_start(f->h, id, 200, "application/grpc", NULL, 0);
+        return;
+    }
     char *body = NULL;
     if (rc == 0 && (body = malloc(5 + len)) != NULL) {
         /* echo the message back, framed */
@@ -100,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size--;
     fz_t f = {0};
     h2srv_config_t cfg = {limits, 8};
-    h2srv_hooks_t hooks = {on_request, on_closed};
+    h2srv_hooks_t hooks = {on_request, on_closed, fz_streaming, fz_data};
     f.h = h2srv_new(&cfg, &hooks, &f);
     if (f.h == NULL)
         return 0;

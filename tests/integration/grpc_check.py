@@ -234,6 +234,35 @@ def reflection(ch):
         fail("unknown symbol: %s" % out[3])
     ok("reflection v1alpha: services %s; the file descriptor of recsys.v1.Recommender by symbol and by name"
        % ", ".join(names))
+    # Interactive, as grpcurl asks: one question, wait for its answer, then
+    # the next, on one open stream (a server answering only at the end of
+    # the stream would deadlock here until the deadline).
+    import threading
+    answered = threading.Event()
+    questions = [reflection_pb2.ServerReflectionRequest(list_services=""),
+                 reflection_pb2.ServerReflectionRequest(file_containing_symbol="grpc.health.v1.Health")]
+
+    def ask():
+        for q in questions:
+            answered.clear()
+            yield q
+            if not answered.wait(5):
+                return
+    got = []
+    for resp in s.ServerReflectionInfo(ask(), timeout=10):
+        got.append(resp)
+        answered.set()
+    if len(got) != 2 or descriptor_pb2.FileDescriptorProto.FromString(
+            got[1].file_descriptor_response.file_descriptor_proto[0]).name != "grpc/health/v1/health.proto":
+        fail("interactive reflection: %d answers" % len(got))
+    # v1 too (same messages on the wire).
+    raw = ch.stream_stream("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                           request_serializer=lambda m: m.SerializeToString(),
+                           response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
+    r1 = list(raw(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5))
+    if len(r1) != 1 or len(r1[0].list_services_response.service) != len(names):
+        fail("reflection v1: %s" % r1)
+    ok("reflection answers each question as it arrives (ask, wait, ask again on one stream); v1 as well")
 
 
 def json_check():
