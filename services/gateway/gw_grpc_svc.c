@@ -63,6 +63,169 @@ static void on_health_check(httpsrv_req_t *r, void *ud)
     gw_grpc_respond_framed(r, out, n);
 }
 
+/* ---- health Watch: a server stream per watcher, a timer for all */
+
+struct gw_grpc_watch {
+    gw_grpc_svc_t *svc;
+    gw_grpc_watch_t *next;
+    httpsrv_req_t *r;
+    char *buf;
+    size_t len;
+    bool started; /* the request message has arrived */
+    int last;     /* status sent last, -1 none */
+};
+
+static int current_status(const gw_grpc_svc_t *s)
+{
+    char reason[160];
+    return s->ready(s->ud, reason, sizeof reason) ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+                                                   : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+}
+
+static int watch_send(gw_grpc_watch_t *w, int status)
+{
+    Grpc__Health__V1__HealthCheckResponse resp = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__INIT;
+    resp.status = (Grpc__Health__V1__HealthCheckResponse__ServingStatus)status;
+    char *out = NULL;
+    size_t n = 0;
+    int rc = gw_grpc_append(&out, &n, &resp.base);
+    if (rc == 0)
+        rc = httpsrv_req_write(w->r, 200, "application/grpc", out, n);
+    free(out);
+    w->last = status;
+    return rc;
+}
+
+static void watch_end(gw_grpc_watch_t *w, int code, const char *msg)
+{
+    gw_grpc_svc_t *s = w->svc;
+    for (gw_grpc_watch_t **p = &s->watches; *p != NULL; p = &(*p)->next)
+        if (*p == w) {
+            *p = w->next;
+            break;
+        }
+    httpsrv_req_t *r = w->r;
+    httpsrv_req_on_abandon(r, NULL, NULL);
+    httpsrv_req_on_body(r, NULL, NULL);
+    char c[12];
+    snprintf(c, sizeof c, "%d", code);
+    httpsrv_req_add_trailer(r, "grpc-status", c);
+    if (msg != NULL)
+        httpsrv_req_add_trailer(r, "grpc-message", msg);
+    httpsrv_req_finish(r, 200, "application/grpc");
+    free(w->buf);
+    free(w);
+    if (s->watches == NULL && s->timer_on)
+        uv_timer_stop(&s->timer);
+}
+
+static void watch_abandoned(void *ud)
+{
+    watch_end(ud, GW_GRPC_CANCELLED, NULL);
+}
+
+static void on_watch_timer(uv_timer_t *t)
+{
+    gw_grpc_svc_t *s = t->data;
+    int st = current_status(s);
+    for (gw_grpc_watch_t *w = s->watches, *next; w != NULL; w = next) {
+        next = w->next;
+        if (w->started && w->last != st && w->last != GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN &&
+            watch_send(w, st) != 0)
+            watch_end(w, GW_GRPC_INTERNAL, "could not send");
+    }
+}
+
+static void watch_body(void *ud, const char *data, size_t len, bool end)
+{
+    gw_grpc_watch_t *w = ud;
+    if (!w->started && len > 0) {
+        char *b = realloc(w->buf, w->len + len);
+        if (b == NULL) {
+            watch_end(w, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+            return;
+        }
+        memcpy(b + w->len, data, len);
+        w->buf = b;
+        w->len += len;
+        if (w->len > 4096) {
+            watch_end(w, GW_GRPC_RESOURCE_EXHAUSTED, "HealthCheckRequest too large");
+            return;
+        }
+        const char *m;
+        size_t ml, off = 0;
+        if (w->len >= 5 && (unsigned char)w->buf[0] != 0) {
+            watch_end(w, GW_GRPC_UNIMPLEMENTED, "compressed messages are not supported");
+            return;
+        }
+        if (gw_grpc_next(w->buf, w->len, &off, &m, &ml)) {
+            Grpc__Health__V1__HealthCheckRequest *q =
+                grpc__health__v1__health_check_request__unpack(NULL, ml, (const uint8_t *)m);
+            if (q == NULL) {
+                watch_end(w, GW_GRPC_INVALID_ARGUMENT, "invalid HealthCheckRequest");
+                return;
+            }
+            bool known = q->service[0] == '\0' || strcmp(q->service, SVC_RECOMMENDER) == 0;
+            grpc__health__v1__health_check_request__free_unpacked(q, NULL);
+            w->started = true;
+            int st = known ? current_status(w->svc) : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN;
+            if (watch_send(w, st) != 0) {
+                watch_end(w, GW_GRPC_INTERNAL, "could not send");
+                return;
+            }
+        }
+    }
+    (void)end; /* the client's half-close ends nothing: the stream lasts until it cancels */
+}
+
+static void on_health_watch(httpsrv_req_t *r, void *ud)
+{
+    gw_grpc_svc_t *s = ud;
+    const char *body;
+    size_t len;
+    if (!httpsrv_req_streaming(r)) {
+        if (gw_grpc_unwrap_stream(r, &body, &len) == 0)
+            gw_grpc_respond_status(r, GW_GRPC_UNIMPLEMENTED, "Watch streams over HTTP/2 only");
+        return;
+    }
+    if (gw_grpc_unwrap_stream(r, &body, &len) != 0)
+        return;
+    if (s->stopped || s->loop == NULL) {
+        gw_grpc_respond_status(r, GW_GRPC_UNAVAILABLE, "server shutting down");
+        return;
+    }
+    if (!s->timer_on) {
+        if (uv_timer_init(s->loop, &s->timer) != 0) {
+            gw_grpc_respond_status(r, GW_GRPC_RESOURCE_EXHAUSTED, "no timer");
+            return;
+        }
+        s->timer.data = s;
+        s->timer_on = true;
+    }
+    gw_grpc_watch_t *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        gw_grpc_respond_status(r, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    *w = (gw_grpc_watch_t){.svc = s, .next = s->watches, .r = r, .last = -1};
+    s->watches = w;
+    httpsrv_req_on_body(r, watch_body, w);
+    httpsrv_req_on_abandon(r, watch_abandoned, w);
+    if (!uv_is_active((uv_handle_t *)&s->timer))
+        uv_timer_start(&s->timer, on_watch_timer, (uint64_t)s->watch_ms, (uint64_t)s->watch_ms);
+}
+
+void gw_grpc_svc_stop(gw_grpc_svc_t *svc)
+{
+    svc->stopped = true;
+    while (svc->watches != NULL)
+        watch_end(svc->watches, GW_GRPC_UNAVAILABLE, "server shutting down");
+    if (svc->timer_on) {
+        svc->timer_on = false;
+        uv_close((uv_handle_t *)&svc->timer, NULL);
+    }
+}
+
 /* ---- reflection */
 
 /* A varint at *p (< end): its value, advancing *p; false when malformed. */
@@ -323,7 +486,10 @@ static void on_reflection(httpsrv_req_t *r, void *ud)
 
 int gw_grpc_svc_register(httpsrv_t *srv, gw_grpc_svc_t *svc, err_t *err)
 {
+    if (svc->watch_ms <= 0)
+        svc->watch_ms = 1000;
     if (httpsrv_route(srv, "POST", "/grpc.health.v1.Health/Check", on_health_check, svc, err) != 0 ||
+        httpsrv_route_stream(srv, "POST", "/grpc.health.v1.Health/Watch", on_health_watch, svc, err) != 0 ||
         httpsrv_route_stream(srv, "POST", "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
                              on_reflection, NULL, err) != 0 ||
         httpsrv_route_stream(srv, "POST", "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", on_reflection,

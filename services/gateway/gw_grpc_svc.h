@@ -2,6 +2,9 @@
  * gw_grpc_svc.h: the standard gRPC services the gateway serves beside
  * recsys.v1.Recommender (gw_grpc_svc.c):
  *
+ *   grpc.health.v1.Health/Watch      the same status at once, then again each
+ *                                    time it changes (polled each second);
+ *                                    SERVICE_UNKNOWN for other names.
  *   grpc.health.v1.Health/Check      SERVING while the gateway is ready (both
  *                                    workers up; gw_ready), NOT_SERVING
  *                                    otherwise, for "" and
@@ -24,6 +27,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <uv.h>
+
 #include "common/base/err.h"
 #include "common/net/httpsrv.h"
 
@@ -39,13 +44,26 @@ extern const gw_grpc_descriptor_t gw_grpc_descriptors[];
 
 typedef bool (*gw_grpc_ready_fn)(void *ud, char *reason, size_t size);
 
-/* What Check asks: ready(ud). Lives as long as srv (the caller's context). */
+typedef struct gw_grpc_watch gw_grpc_watch_t;
+
+/* What Check asks: ready(ud). Lives as long as srv (the caller's context).
+ * Watch streams are polled every watch_ms (a timer on loop) and told when
+ * the status changes. */
 typedef struct gw_grpc_svc {
     gw_grpc_ready_fn ready;
     void *ud;
+    uv_loop_t *loop;
+    int watch_ms;
+    uv_timer_t timer;
+    bool timer_on; /* initialised at the first Watch, closed by gw_grpc_svc_stop */
+    bool stopped;
+    gw_grpc_watch_t *watches;
 } gw_grpc_svc_t;
 
 /* Registers the health and reflection routes on srv. */
 int gw_grpc_svc_register(httpsrv_t *srv, gw_grpc_svc_t *svc, err_t *err);
+/* Ends every Watch stream (UNAVAILABLE: shutting down) and closes the
+ * timer, so a graceful stop does not wait for them. */
+void gw_grpc_svc_stop(gw_grpc_svc_t *svc);
 
 #endif

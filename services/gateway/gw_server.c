@@ -502,7 +502,7 @@ gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_regis
     gw->reg = reg;
     gw->pid = (unsigned)getpid();
     gw->api_key = cfg_str(cfg, "api-key");
-    gw->grpc_svc = (gw_grpc_svc_t){gw_ready, gw};
+    gw->grpc_svc = (gw_grpc_svc_t){.ready = gw_ready, .ud = gw, .loop = loop, .watch_ms = 1000};
     gw->rank = (gw_rank_t){.cat = cat, .workers = &gw->workers, .limits = &gw->limits, .blend = &gw->blend,
                            .request_id = rank_request_id, .request_id_ud = gw};
     pbjson_opts_t jo;
@@ -647,6 +647,7 @@ void gw_stop(gw_t *gw, void (*done)(void *ud), void *ud)
     gw->stopping = true;
     gw->stopped = done;
     gw->stopped_ud = ud;
+    gw_grpc_svc_stop(&gw->grpc_svc);
     httpsrv_stop(gw->http, http_stopped, gw);
 }
 

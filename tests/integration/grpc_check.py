@@ -193,6 +193,9 @@ def slow_calls(stub):
 
 def drain(stub):
     """Starts a slow call, then the caller sends SIGTERM; the call must finish."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    watch = health_pb2_grpc.HealthStub(stub_channel).Watch(health_pb2.HealthCheckRequest(service=""), timeout=20)
+    next(watch)
     f = stub.Recommend.future(pb.RecommendRequest(user_id="5", k=5), timeout=10)
     print("started", flush=True)
     sys.stdin.readline()  # the shell has sent SIGTERM
@@ -200,6 +203,14 @@ def drain(stub):
     if not r.degraded or len(r.items) == 0:
         fail("drained call: %s" % r)
     ok("a call in flight at SIGTERM finished (GOAWAY, then drain): %d items" % len(r.items))
+    try:
+        for _ in watch:
+            pass
+        fail("the Watch stream ended without a status")
+    except grpc.RpcError as e:
+        if e.code() != grpc.StatusCode.UNAVAILABLE:
+            fail("Watch at shutdown: %s %s" % (e.code(), e.details()))
+    ok("an open health Watch ends UNAVAILABLE at SIGTERM instead of holding the drain")
 
 
 def health(ch):
@@ -212,6 +223,16 @@ def health(ch):
     expect_code(lambda: h.Check(health_pb2.HealthCheckRequest(service="nope"), timeout=5),
                 grpc.StatusCode.NOT_FOUND, "health of an unknown service")
     ok("grpc.health.v1.Health/Check: SERVING for \"\" and recsys.v1.Recommender, NOT_FOUND otherwise")
+    # Watch: the status at once, then the stream stays open until cancelled.
+    w = h.Watch(health_pb2.HealthCheckRequest(service=""), timeout=10)
+    first = next(w)
+    if first.status != health_pb2.HealthCheckResponse.SERVING:
+        fail("Watch: %s" % first)
+    w.cancel()
+    u = next(h.Watch(health_pb2.HealthCheckRequest(service="nope"), timeout=10))
+    if u.status != health_pb2.HealthCheckResponse.SERVICE_UNKNOWN:
+        fail("Watch of an unknown service: %s" % u)
+    ok("grpc.health.v1.Health/Watch: SERVING at once (stream open until cancelled), SERVICE_UNKNOWN otherwise")
 
 
 def reflection(ch):
@@ -313,6 +334,8 @@ def main():
     ch = grpc.insecure_channel(TARGET)
     grpc.channel_ready_future(ch).result(timeout=10)
     stub = pbg.RecommenderStub(ch)
+    global stub_channel
+    stub_channel = ch
     {"calls": lambda: calls(ch, stub), "slow": lambda: slow_calls(stub), "drain": lambda: drain(stub),
      "health": lambda: health(ch), "reflection": lambda: reflection(ch)}[PART]()
     ch.close()
