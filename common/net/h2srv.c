@@ -151,7 +151,8 @@ static ssize_t on_data_read(nghttp2_session *session, int32_t stream_id, uint8_t
     size_t n = s->resp_len - s->resp_off;
     if (n > length)
         n = length;
-    memcpy(buf, s->resp + s->resp_off, n);
+    if (n > 0)
+        memcpy(buf, s->resp + s->resp_off, n);
     s->resp_off += n;
     if (n == 0 && s->open_ended)
         return NGHTTP2_ERR_DEFERRED; /* resumed by h2srv_respond_data/_end */
