@@ -80,5 +80,8 @@ wait "$DRAIN_PID" || fail "drain: $(cat "$T/drain.out")"
 grep '^ok' "$T/drain.out"
 for _ in $(seq 100); do kill -0 "$GW_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$GW_PID" 2>/dev/null && fail "gateway still running 10 s after SIGTERM"
+wait "$GW_PID"
+rc=$?
+[ $rc -eq 0 ] || fail "gateway exit status $rc after the drain (a sanitizer report is in its log)"
 kill -CONT "$CF_PID"
 ok "gateway exited after draining its gRPC stream"
