@@ -457,7 +457,16 @@ h2srv_t *h2srv_new(const h2srv_config_t *cfg, const h2srv_hooks_t *hooks, void *
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
     nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-    int rc = nghttp2_session_server_new(&h->session, cb, h);
+    /* No RFC 7540 priority tree and no closed-stream bookkeeping: every
+     * stream is answered as soon as it can be, so priorities would only
+     * cost time and memory per stream. */
+    nghttp2_option *opt = NULL;
+    int rc = nghttp2_option_new(&opt);
+    if (rc == 0) {
+        nghttp2_option_set_no_closed_streams(opt, 1);
+        rc = nghttp2_session_server_new2(&h->session, cb, h, opt);
+        nghttp2_option_del(opt);
+    }
     nghttp2_session_callbacks_del(cb);
     if (rc != 0) {
         free(h);
@@ -467,6 +476,7 @@ h2srv_t *h2srv_new(const h2srv_config_t *cfg, const h2srv_hooks_t *hooks, void *
     nghttp2_settings_entry iv[] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, cfg->max_streams ? cfg->max_streams : 100},
         {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, hl},
+        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
     };
     if (nghttp2_submit_settings(h->session, NGHTTP2_FLAG_NONE, iv, sizeof iv / sizeof iv[0]) != 0) {
         nghttp2_session_del(h->session);
@@ -505,6 +515,14 @@ int h2srv_send(h2srv_t *h, char **out, size_t *len)
     for (;;) {
         const uint8_t *p;
         ssize_t k = nghttp2_session_mem_send(h->session, &p);
+        if (k > 0 && buf == NULL) {
+            cap = (size_t)k + 4096; /* one allocation for a typical answer */
+            if ((buf = malloc(cap)) == NULL) {
+                *out = NULL;
+                *len = 0;
+                return -1;
+            }
+        }
         if (k < 0) {
             free(buf);
             *out = NULL;
