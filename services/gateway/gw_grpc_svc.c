@@ -63,6 +63,36 @@ static void on_health_check(httpsrv_req_t *r, void *ud)
     gw_grpc_respond_framed(r, out, n);
 }
 
+/* ---- streams (Watch, reflection) */
+
+/* Ends a streamed call: no more body or abandon callbacks, the status in
+ * the trailers, the request given back. */
+static void stream_end(httpsrv_req_t *r, int code, const char *msg)
+{
+    httpsrv_req_on_abandon(r, NULL, NULL);
+    httpsrv_req_on_body(r, NULL, NULL);
+    char c[12];
+    snprintf(c, sizeof c, "%d", code);
+    httpsrv_req_add_trailer(r, "grpc-status", c);
+    if (msg != NULL)
+        httpsrv_req_add_trailer(r, "grpc-message", msg);
+    httpsrv_req_finish(r, 200, "application/grpc");
+}
+
+/* Appends received body bytes to a stream's buffer: 0, or -1 out of memory. */
+static int stream_buffer(char **buf, size_t *len, const char *data, size_t n)
+{
+    if (n == 0)
+        return 0;
+    char *b = realloc(*buf, *len + n);
+    if (b == NULL)
+        return -1;
+    memcpy(b + *len, data, n);
+    *buf = b;
+    *len += n;
+    return 0;
+}
+
 /* ---- health Watch: a server stream per watcher, a timer for all */
 
 struct gw_grpc_watch {
@@ -104,15 +134,7 @@ static void watch_end(gw_grpc_watch_t *w, int code, const char *msg)
             *p = w->next;
             break;
         }
-    httpsrv_req_t *r = w->r;
-    httpsrv_req_on_abandon(r, NULL, NULL);
-    httpsrv_req_on_body(r, NULL, NULL);
-    char c[12];
-    snprintf(c, sizeof c, "%d", code);
-    httpsrv_req_add_trailer(r, "grpc-status", c);
-    if (msg != NULL)
-        httpsrv_req_add_trailer(r, "grpc-message", msg);
-    httpsrv_req_finish(r, 200, "application/grpc");
+    stream_end(w->r, code, msg);
     free(w->buf);
     free(w);
     if (s->watches == NULL && s->timer_on)
@@ -140,14 +162,10 @@ static void watch_body(void *ud, const char *data, size_t len, bool end)
 {
     gw_grpc_watch_t *w = ud;
     if (!w->started && len > 0) {
-        char *b = realloc(w->buf, w->len + len);
-        if (b == NULL) {
+        if (stream_buffer(&w->buf, &w->len, data, len) != 0) {
             watch_end(w, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
             return;
         }
-        memcpy(b + w->len, data, len);
-        w->buf = b;
-        w->len += len;
         if (w->len > 4096) {
             watch_end(w, GW_GRPC_RESOURCE_EXHAUSTED, "HealthCheckRequest too large");
             return;
@@ -377,15 +395,7 @@ typedef struct reflect_stream {
 
 static void reflect_end(reflect_stream_t *st, int code, const char *msg)
 {
-    httpsrv_req_t *r = st->r;
-    httpsrv_req_on_abandon(r, NULL, NULL);
-    httpsrv_req_on_body(r, NULL, NULL);
-    char c[12];
-    snprintf(c, sizeof c, "%d", code);
-    httpsrv_req_add_trailer(r, "grpc-status", c);
-    if (msg != NULL)
-        httpsrv_req_add_trailer(r, "grpc-message", msg);
-    httpsrv_req_finish(r, 200, "application/grpc");
+    stream_end(st->r, code, msg);
     free(st->buf);
     free(st);
 }
@@ -398,15 +408,9 @@ static void reflect_abandoned(void *ud)
 static void reflect_body(void *ud, const char *data, size_t len, bool end)
 {
     reflect_stream_t *st = ud;
-    if (len > 0) {
-        char *b = realloc(st->buf, st->len + len);
-        if (b == NULL) {
-            reflect_end(st, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
-            return;
-        }
-        memcpy(b + st->len, data, len);
-        st->buf = b;
-        st->len += len;
+    if (stream_buffer(&st->buf, &st->len, data, len) != 0) {
+        reflect_end(st, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        return;
     }
     size_t off = 0;
     while (st->len - off >= 5) {
