@@ -296,6 +296,7 @@ function renderMovie(it) {
   fact(dl, 'Keywords', (it.keywords || []).slice(0, 8).join(', '));
   $('movie-overview').textContent = it.overview || '';
   $('movie-overview').hidden = !it.overview;
+  $('rate-msg').textContent = '';
   renderRating();
   document.title = `${titleOf(it)} · recsys`;
 }

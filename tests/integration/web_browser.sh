@@ -63,6 +63,7 @@ mkdir -p "$OUT"
 GW_URL=$GW OUT_DIR=$OUT CF_PID=$CF_PID DATA_KIND=$KIND CHROMIUM=$CHROMIUM \
     timeout 150 node "$WT/browser.mjs"
 rc=$?
+wait "$CF_PID" 2>/dev/null # killed by the "worker down" step
 case $rc in
     0) ok "browser steps passed; screenshots in $OUT" ;;
     77) exit 77 ;;

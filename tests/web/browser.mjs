@@ -262,7 +262,12 @@ await step('readme', async () => {
   await page.click('label[for="mode-blend"]');
   await page.selectOption('#k', '5');
   await waitSimilar('blend');
-  await page.evaluate(() => document.activeElement && document.activeElement.blur());
+  await page.evaluate(() => {
+    if (document.activeElement) document.activeElement.blur();
+    window.scrollTo(0, 0);
+  });
+  // the README's picture (docs/web-page.png): the top of the page, small
+  await page.screenshot({ path: join(OUT, 'readme.png'), clip: { x: 0, y: 0, width: 1200, height: 760 } });
 });
 
 await step('worker-down-degraded', async () => {
