@@ -378,12 +378,12 @@ async function rate(stars, type) {
   visitor.ratings[movie.id] = { title: titleOf(it), rating: type === 'EVENT_TYPE_RATING' ? stars : 0, type,
     at: Date.now() };
   saveVisitor();
-  const what = type === 'EVENT_TYPE_LIKE' ? 'liked' : type === 'EVENT_TYPE_DISLIKE' ? 'disliked'
-    : `rated ${stars}★`;
-  msg.textContent = `Saved: you ${what} it.`;
+  const did = (name) => (type === 'EVENT_TYPE_LIKE' ? `liked ${name}` : type === 'EVENT_TYPE_DISLIKE'
+    ? `disliked ${name}` : `rated ${name} ${stars}★`);
+  msg.textContent = `Saved: you ${did('it')}.`;
   renderRating();
   renderRated();
-  await loadForYou(`after you ${what} ${titleOf(it)}`);
+  await loadForYou(`after you ${did(titleOf(it))}`);
 }
 
 function renderRated() {
