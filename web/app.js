@@ -423,7 +423,7 @@ async function loadForYou(reason) {
   const n = Object.keys(visitor.ratings).length;
   let note;
   if (!n) note = 'Popular with other viewers. Rate a movie and this list changes at once.';
-  else if (r.data.fallback) note = `From popularity (${r.data.fallback}).`;
+  else if (r.data.fallback) note = `Popular with other viewers: no model had anything for you${r.data.degraded ? ' (see the banner above)' : ''}`;
   else note = `Personalised from your ${n} rating${n === 1 ? '' : 's'}`;
   if (reason && n) note += `, ${reason}: ${fresh.size} new.`;
   else if (n) note += '.';
