@@ -12,20 +12,6 @@
 
 #include "services/gateway/gw_static.h"
 
-static unsigned char *read_all(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)len + 1);
-    *n = buf != NULL ? fread(buf, 1, (size_t)len, f) : 0;
-    fclose(f);
-    return buf;
-}
-
 static void test_table(void **state)
 {
     (void)state;
@@ -55,7 +41,7 @@ static void test_table(void **state)
             char path[4096];
             snprintf(path, sizeof path, "%s/web/%s", src, a->name);
             size_t n = 0;
-            unsigned char *disk = read_all(path, &n);
+            char *disk = testutil_read_file(path, &n);
             assert_non_null(disk);
             assert_int_equal(n, a->len);
             assert_memory_equal(disk, a->data, n);
