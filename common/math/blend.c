@@ -366,9 +366,12 @@ long blend_merge(const blend_params_t *p, const blend_weights_t *override, size_
         if (!(it.present & wmask))
             continue;
         double sc = 0;
-        for (int s = 0; s < BLEND_NSOURCES; s++)
+        for (int s = 0; s < BLEND_NSOURCES; s++) {
+            if (!((it.present >> s) & 1u))
+                it.source[s] = floor_norm[s];
             if (w[s] > 0)
-                sc += w[s] * ((it.present >> s) & 1u ? it.source[s] : floor_norm[s]);
+                sc += w[s] * it.source[s];
+        }
         it.score = (float)sc;
         uni[nu++] = it;
     }

@@ -38,8 +38,10 @@
  *                    between a model's scores); 0 when every score is 0
  * 3. An item missing from a list gets that list's floor: the worst
  *    normalised value of the list (0 for MINMAX and RRF, the minimum
- *    normalised value for ZSCORE and MAX): "not in the list" ranks as "at most as good as its last item".
- *    Its reported per-source score is 0 and its presence bit is clear.
+ *    normalised value for ZSCORE and MAX): "not in the list" ranks as
+ *    "at most as good as its last item". Its reported per-source score is
+ *    that floor (0 for an empty list) and its presence bit is clear, so an
+ *    item's score is always sum over s of w_s * source[s].
  *    Items present only in lists of weight 0 are not returned.
  * 4. score = sum over sources of w_s * normalised_s; top-k by score
  *    descending, ties to the lower key. Deterministic: the same input gives
@@ -92,7 +94,7 @@ typedef struct blend_list {
 typedef struct blend_item {
     uint32_t key;
     float score;                  /* blended */
-    float source[BLEND_NSOURCES]; /* normalised per-source score, 0 when absent */
+    float source[BLEND_NSOURCES]; /* normalised per-source score; the list's floor when absent */
     uint8_t present;              /* bit s: the item was in source s's list */
 } blend_item_t;
 

@@ -131,6 +131,14 @@ static void test_max(void **state)
     assert_int_equal(r.out[1].key, 3);
     assert_true(fabs(r.out[0].source[BLEND_CONTENT] - 1.0) < EPS);
     assert_true(fabs(r.out[1].source[BLEND_CF] + 0.25) < EPS);
+    /* an absent item reports the list's floor, so score = sum of w * source */
+    for (long i = 0; i < r.n; i++) {
+        if (r.out[i].key == 4)
+            assert_true(fabs(r.out[i].source[BLEND_CONTENT] - 0.25) < EPS && !(r.out[i].present & 1));
+        if (r.out[i].key == 1)
+            assert_true(fabs(r.out[i].source[BLEND_CF] + 1.0) < EPS);
+        assert_true(fabs(r.out[i].score - 0.5 * (r.out[i].source[BLEND_CONTENT] + r.out[i].source[BLEND_CF])) < EPS);
+    }
     /* all zeros: every normalised score is 0, no division by zero */
     float zeros[2] = {0, 0};
     blend_weights_t wf = {0, 1, 0};
