@@ -11,6 +11,7 @@ build_pkgs=(
   libcmocka-dev libopenblas-dev liblapacke-dev zlib1g-dev
   redis-server redis-tools
   python3 python3-yaml jq python3-jsonschema docker-compose curl ca-certificates
+  libnss-wrapper
 )
 runtime_pkgs=(redis-server redis-tools curl ca-certificates)
 

@@ -1,7 +1,9 @@
 /*
  * gw_workers.h: the gateway's two model workers (content, cf) as seen over
- * nng: one rpc_client_t per worker (its URL may list replicas), a deadline
- * per worker, health polling and per-worker metrics.
+ * nng: one rpc_group_t per worker (its URLs may list replicas, and each
+ * host name is re-resolved every worker-resolve-ms, every address a replica:
+ * see rpc_group.h), a deadline per worker, health polling and per-worker
+ * metrics.
  *
  * Each worker is polled with a WorkerInfoRequest every poll interval (a
  * uv_timer on the gateway loop). A worker is "up" from the first answered
@@ -36,7 +38,7 @@
 #include "common/base/config.h"
 #include "common/base/err.h"
 #include "common/net/metrics.h"
-#include "common/net/rpc.h"
+#include "common/net/rpc_group.h"
 #include "recsys/v1/worker.pb-c.h"
 
 typedef enum { GW_CONTENT = 0, GW_CF = 1, GW_NWORKERS = 2 } gw_worker_id_t;
@@ -45,7 +47,7 @@ struct gw_call;
 
 typedef struct gw_worker {
     const char *name; /* "content", "cf" */
-    rpc_client_t *rpc;
+    rpc_group_t *rpc;    /* its replicas: URLs and the addresses their names resolve to */
     int deadline_ms;
     bool up;
     bool polling;        /* an info call is in flight */
@@ -54,11 +56,10 @@ typedef struct gw_worker {
     char last_error[160];
     uint64_t next_id;
     int timeouts_in_a_row;
-    int replicas;          /* URLs dialled (comma-separated replicas) */
     struct gw_call *calls; /* requests sent and not completed (not polls) */
     metrics_histogram_t *latency;
     metrics_counter_t *ok, *timeouts, *errors, *skipped;
-    metrics_gauge_t *up_gauge;
+    metrics_gauge_t *up_gauge, *replicas_gauge;
 } gw_worker_t;
 
 typedef struct gw_workers {
@@ -74,7 +75,7 @@ typedef struct gw_workers {
 } gw_workers_t;
 
 /* content-url, cf-url, content-deadline-ms, cf-deadline-ms, worker-poll-ms,
- * worker-down-after-timeouts. */
+ * worker-resolve-ms, worker-down-after-timeouts. */
 extern const cfg_option_t gw_workers_options[];
 
 /* Opens both clients (they dial in the background) and starts polling.

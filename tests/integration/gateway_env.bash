@@ -76,16 +76,17 @@ start_cf() {
     PIDS+=($CF_PID)
 }
 
-# Extra gateway flags in GW_FLAGS; CONTENT_URL (default tcp://127.0.0.1:$CONTENT_PORT)
+# Extra gateway flags in GW_FLAGS; GW_WRAP (unquoted words) runs before the
+# gateway's command, e.g. "env VAR=..."; CONTENT_URL (default tcp://127.0.0.1:$CONTENT_PORT)
 # replaces the content worker's URL(s), e.g. replicas comma-separated.
 # A port taken by another process between free_port and the bind makes the
 # gateway exit at once ("address already in use"): retry on fresh ports.
 start_gateway() {
     local attempt
     for attempt in 1 2 3 4 5; do
-        "$BIN/recsys-gateway" --data "$T/data" --port "$GW_PORT" --admin-port "$GW_ADMIN" \
+        ${GW_WRAP:-} "$BIN/recsys-gateway" --data "$T/data" --port "$GW_PORT" --admin-port "$GW_ADMIN" \
             --content-url "${CONTENT_URL:-tcp://127.0.0.1:$CONTENT_PORT}" --cf-url "tcp://127.0.0.1:$CF_PORT" \
-            --redis-port "$REDIS_PORT" --worker-poll-ms 200 ${GW_FLAGS:-} 2>>"$T/gateway.log" &
+            --redis-host "${REDIS_HOST:-127.0.0.1}" --redis-port "$REDIS_PORT" --worker-poll-ms 200 ${GW_FLAGS:-} 2>>"$T/gateway.log" &
         GW_PID=$!
         PIDS+=($GW_PID)
         for _ in $(seq 100); do
