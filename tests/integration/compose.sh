@@ -15,7 +15,10 @@
 #  3. the content worker's process is killed (a crash): answers stay 200,
 #     degraded while it is gone, and full again once the restart policy has
 #     brought it back;
-#  4. `down -v` leaves no container, network or volume of the project.
+#  4. `up --scale content=2`: the gateway finds the second worker behind the
+#     service name (worker discovery, --worker-resolve-ms) and spreads its
+#     calls over both;
+#  5. `down -v` leaves no container, network or volume of the project.
 set -u
 source "$(dirname "$0")/container_env.bash"
 command -v docker-compose >/dev/null || skip "docker-compose not installed (deploy/install-deps.sh)"
@@ -142,7 +145,34 @@ restarts1=$(podman inspect -f '{{.RestartCount}}' "$id")
 [ "$restarts1" -gt "$restarts0" ] || fail "restart count $restarts0 -> $restarts1"
 ok "content worker killed: $degraded degraded 200s, then full again (restart policy, restarts $restarts0 -> $restarts1)"
 
-# 4. down -v
+# 4. a second content worker: the gateway finds it behind the name "content"
+"${DC[@]}" up -d --no-build --no-recreate --scale content=2 >"$T/scale.log" 2>&1 ||
+    fail "docker-compose up --scale content=2: $(tail -n 5 "$T/scale.log")"
+gw=$(ctr gateway)
+metric() { # CONTAINER PORT NAME: sum of the samples of NAME (a prefix with labels) in its /metrics
+    podman exec "$1" curl -s "http://127.0.0.1:$2/metrics" | awk -v m="$3" 'index($1, m) == 1 {s += $2} END {print s + 0}'
+}
+REPLICAS='recsys_gateway_worker_replicas{worker="content"}'
+for _ in $(seq 120); do
+    [ "$(metric "$gw" 9090 "$REPLICAS")" = 2 ] && break
+    sleep 0.25
+done
+[ "$(metric "$gw" 9090 "$REPLICAS")" = 2 ] || fail "the gateway dials $(metric "$gw" 9090 "$REPLICAS") content addresses 30 s after --scale content=2"
+ids=$(ctr content)
+set -- $ids
+[ $# = 2 ] || fail "$# content containers after --scale content=2"
+answers_full 60 || fail "no full answer with two content workers"
+SCORE_OK='recsys_worker_requests_total{method="score",code="ok"}'
+c1=$(metric $1 9101 "$SCORE_OK") c2=$(metric $2 9101 "$SCORE_OK")
+for i in $(seq 60); do
+    [ "$(get "/v1/users/$((i + 100))/recommendations?k=5")" = 200 ] && grep -q '"degraded":false' $B ||
+        fail "request $i with two content workers: $(head -c 300 $B)"
+done
+d1=$(($(metric $1 9101 "$SCORE_OK") - c1)) d2=$(($(metric $2 9101 "$SCORE_OK") - c2))
+[ $d1 -ge 10 ] && [ $d2 -ge 10 ] || fail "score calls over two content workers: $d1 and $d2 of 60 requests"
+ok "--scale content=2: the gateway dials both addresses behind \"content\" and spreads calls: $d1 and $d2"
+
+# 5. down -v
 "${DC[@]}" down -v -t 5 >"$T/down.log" 2>&1 || fail "docker-compose down -v: $(tail -n 5 "$T/down.log")"
 left=$(podman ps -aq --filter label=com.docker.compose.project=$P)
 [ -z "$left" ] || fail "containers left after down -v: $left"
