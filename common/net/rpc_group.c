@@ -10,6 +10,7 @@
  * replica is freed in its client's closed callback.
  */
 #include "common/net/rpc_group.h"
+#include "common/net/rpc_internal.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -498,14 +499,8 @@ int rpc_group_new(const rpc_group_opts_t *o, uv_loop_t *loop, rpc_group_t **out,
     snprintf(g->name, sizeof g->name, "%s", o->name != NULL ? o->name : "rpc");
     char *save = NULL;
     int rc = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ' || *tok == '\t')
-            tok++;
+    for (char *tok = rpc_url_next(copy, &save); tok != NULL; tok = rpc_url_next(NULL, &save)) {
         size_t l = strlen(tok);
-        while (l > 0 && (tok[l - 1] == ' ' || tok[l - 1] == '\t'))
-            tok[--l] = '\0';
-        if (l == 0)
-            continue;
         grp_source_t *s = &g->src[g->nsrc];
         s->g = g;
         if (l >= sizeof s->url) {

@@ -109,16 +109,7 @@ ensure_image() {
     echo "image $IMAGE built in $(( $(date +%s) - t )) s"
 }
 
-# free TCP port on 127.0.0.1 below the ephemeral range (see gateway_env.bash)
-free_port() {
-    local p lo
-    lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-    [ "$lo" -gt 21000 ] || lo=32768
-    while :; do
-        p=$((20000 + RANDOM % (lo - 20000)))
-        if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return; fi
-    done
-}
+source "$(dirname "${BASH_SOURCE[0]}")/free_port.bash"
 
 # wait_http URL CODE SECONDS
 wait_http() {

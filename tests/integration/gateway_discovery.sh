@@ -58,7 +58,6 @@ start_replica() { # NAME ADDRESS
     done
     fail "content worker $1 on $2 not ready"
 }
-metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" 'index($1, m) == 1 {s += $2} END {print s + 0}'; }
 SCORE_OK='recsys_worker_requests_total{method="score",code="ok"}'
 GW_DEG='recsys_gateway_degraded_total'
 REPLICAS='recsys_gateway_worker_replicas{worker="content"}'
@@ -67,14 +66,14 @@ wait_replicas() {
     local t0 now
     t0=$(date +%s%N)
     for _ in $(seq 200); do
-        if [ "$(metric $GW_ADMIN "$REPLICAS")" = "$1" ]; then
+        if [ "$(metric_sum $GW_ADMIN "$REPLICAS")" = "$1" ]; then
             now=$(date +%s%N)
             echo $(((now - t0) / 1000000))
             return
         fi
         sleep 0.05
     done
-    fail "gateway dials $(metric $GW_ADMIN "$REPLICAS") content addresses, not $1, 10 s after the change"
+    fail "gateway dials $(metric_sum $GW_ADMIN "$REPLICAS") content addresses, not $1, 10 s after the change"
 }
 B=$T/body
 # burst COUNT: COUNT uncached Recommends, each 200 and not degraded.
@@ -88,13 +87,13 @@ burst() {
 }
 # shares NAME...: score calls served by each named replica since the last call.
 declare -A LAST
-snapshot() { for n in "$@"; do LAST[$n]=$(metric ${ADMIN[$n]} "$SCORE_OK"); done; }
+snapshot() { for n in "$@"; do LAST[$n]=$(metric_sum ${ADMIN[$n]} "$SCORE_OK"); done; }
 check_shares() { # MIN_PERCENT NAME...
     local min=$1 total=0 n d desc=""
     shift
     declare -A D
     for n in "$@"; do
-        d=$(($(metric ${ADMIN[$n]} "$SCORE_OK") - LAST[$n]))
+        d=$(($(metric_sum ${ADMIN[$n]} "$SCORE_OK") - LAST[$n]))
         D[$n]=$d
         total=$((total + d))
         desc="$desc $n $d"
@@ -135,7 +134,7 @@ burst "$N"
 ok "127.0.0.4 added: dialled after $ms ms; calls spread:$(check_shares 12 a b c)"
 
 # 3. an address goes away under load, then its worker stops: nothing lost
-deg0=$(metric $GW_ADMIN $GW_DEG)
+deg0=$(metric_sum $GW_ADMIN $GW_DEG)
 CONNS=4
 "$BIN/recsys-load" --port "$GW_PORT" --path '/v1/users/{n}/recommendations?k=10' --ids 600 \
     --connections $CONNS --rate 150 --warmup 0 --duration 4 --json >$T/load.out 2>&1 &
@@ -145,16 +144,16 @@ sleep 1
 set_hosts "127.0.0.1 redis.test" "127.0.0.2 content.test" "127.0.0.4 content.test"
 ms=$(wait_replicas 2)
 sleep 0.2 # calls already sent to it complete
-b0=$(metric ${ADMIN[b]} "$SCORE_OK")
+b0=$(metric_sum ${ADMIN[b]} "$SCORE_OK")
 sleep 1
-b1=$(metric ${ADMIN[b]} "$SCORE_OK")
+b1=$(metric_sum ${ADMIN[b]} "$SCORE_OK")
 [ "$b1" = "$b0" ] || fail "127.0.0.3 still got $((b1 - b0)) score calls after leaving the name"
 kill -TERM ${PID[b]}
 wait ${PID[b]} 2>/dev/null
 wait $LOAD
 rc=$?
 [ $rc = 0 ] || fail "errors or non-2xx answers under load while 127.0.0.3 left: $(cat $T/load.out)"
-deg1=$(metric $GW_ADMIN $GW_DEG)
+deg1=$(metric_sum $GW_ADMIN $GW_DEG)
 [ "$deg1" = "$deg0" ] || fail "$((deg1 - deg0)) degraded answers while an address left the name and its worker stopped"
 grep -q '"worker replica removed".*127.0.0.3' $T/gateway.log || fail "no log line for the removed replica"
 snapshot a c
