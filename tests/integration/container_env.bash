@@ -21,7 +21,9 @@ TMPBASE=${RECSYS_TEST_TMP:-/tmp}
 mkdir -p "$TMPBASE"
 T=$(mktemp -d "$TMPBASE/container.XXXXXX")
 CACHE=${RECSYS_CONTAINER_CACHE:-$REPO/build/container-cache}
-IMAGE=${RECSYS_TEST_IMAGE:-localhost/recsys:suite}
+# One tag per source tree: two checkouts testing at once do not retag each
+# other's image (the layers are shared all the same).
+IMAGE=${RECSYS_TEST_IMAGE:-localhost/recsys:suite-$(printf '%s' "$REPO" | md5sum | cut -c1-8)}
 BASE_IMAGE=debian:bookworm-slim
 SIZE_LIMIT=$((100 * 1000 * 1000)) # bytes the runtime layers may add to the base
 PIDS=()
@@ -101,11 +103,17 @@ ensure_runtime() {
     fi
 }
 
-# Builds $IMAGE from the working tree (deploy/Dockerfile).
+# Builds $IMAGE from the working tree (deploy/Dockerfile). The image it
+# replaces is removed, and build leftovers (intermediate images: the layer
+# cache) older than a day, so that the store does not grow with each change.
 ensure_image() {
-    local t=$(date +%s)
+    local t=$(date +%s) old new
+    old=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null)
     podman build --format docker --isolation chroot --network host --pull=never \
         -f "$REPO/deploy/Dockerfile" -t "$IMAGE" "$REPO" >"$T/build.log" 2>&1 || fail "podman build failed"
+    new=$(podman image inspect --format '{{.Id}}' "$IMAGE")
+    [ -n "$old" ] && [ "$old" != "$new" ] && podman rmi "$old" >/dev/null 2>&1
+    podman image prune -f --filter until=24h >/dev/null 2>&1
     echo "image $IMAGE built in $(( $(date +%s) - t )) s"
 }
 
