@@ -161,6 +161,15 @@ done
 ids=$(ctr content)
 set -- $ids
 [ $# = 2 ] || fail "$# content containers after --scale content=2"
+# Compose's DNS lists a container as soon as it runs (Kubernetes lists only
+# ready pods): calls the gateway sends to it before its model is loaded come
+# back degraded. Measure the spread once both are ready.
+for c in "$@"; do
+    for _ in $(seq 240); do
+        podman exec "$c" curl -fs -o /dev/null http://127.0.0.1:9101/readyz && break
+        sleep 0.25
+    done
+done
 answers_full 60 || fail "no full answer with two content workers"
 SCORE_OK='recsys_worker_requests_total{method="score",code="ok"}'
 c1=$(metric $1 9101 "$SCORE_OK") c2=$(metric $2 9101 "$SCORE_OK")
