@@ -14,9 +14,15 @@ build_pkgs=(
   libcmocka-dev libopenblas-dev liblapacke-dev zlib1g-dev
   redis-server redis-tools
   python3 python3-yaml jq python3-jsonschema docker-compose curl ca-certificates
+  chromium
   libnss-wrapper
   podman buildah runc debootstrap golang-github-containernetworking-plugin-dnsname
 )
+# The web page's browser test (tests/integration/web_browser.sh) drives
+# chromium with playwright-core from npm: Debian's node and npm unless a node
+# with npm is installed already (another vendor's nodejs package ships its own
+# npm, which Debian's npm package would conflict with).
+if ! command -v npm >/dev/null 2>&1; then build_pkgs+=(nodejs npm); fi
 runtime_pkgs=(redis-server redis-tools curl ca-certificates)
 
 pkgs=("${build_pkgs[@]}")

@@ -8,7 +8,8 @@
 # Usage: deploy/local.sh up|down|status|examples [options]
 #   up         install packages (deploy/install-deps.sh), build (release, build/),
 #              write the demo data, start everything, wait until every /readyz
-#              answers 200, print example calls (each one tried once)
+#              answers 200, print the web page's URL, then example calls
+#              (each one tried once)
 #   down       SIGTERM each started process (gateway, workers, redis), wait
 #              for it to exit (SIGKILL after RECSYS_STOP_TIMEOUT seconds)
 #   status     each process: pid, alive, /readyz
@@ -36,7 +37,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROG="deploy/local.sh"
 
 die() { echo "$PROG: $*" >&2; exit 1; }
-usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 cmd=""
 data=${RECSYS_DATA:-}
@@ -239,6 +240,7 @@ do_status() {
             echo "$name: not running"
         fi
     done
+    echo "web page: http://127.0.0.1:$HTTP_PORT/"
     echo "gateway: http://127.0.0.1:$HTTP_PORT  (admin http://127.0.0.1:$GW_ADMIN)  state: $state"
     [ "$running" = "${#COMPONENTS[@]}" ]
 }
@@ -433,6 +435,13 @@ EOF
         fi
         sleep 0.2
     done
+    # The page first: what a person opens (it needs the gateway only).
+    local page="http://127.0.0.1:$HTTP_PORT/"
+    if [ "$(http_code "$page")" = 200 ]; then
+        echo "web page: $page   <- open it in a browser"
+    else
+        echo "web page: $page is not served (HTTP $(http_code "$page"); RECSYS_WEB_PAGE=false?)"
+    fi
     echo "ready: gateway http://127.0.0.1:$HTTP_PORT, admin http://127.0.0.1:$GW_ADMIN;" \
         "content tcp://127.0.0.1:$CONTENT_PORT (admin $CONTENT_ADMIN);" \
         "cf tcp://127.0.0.1:$CF_PORT (admin $CF_ADMIN); redis 127.0.0.1:$REDIS_PORT"

@@ -30,6 +30,7 @@
 #include "services/gateway/gw_feedback.h"
 #include "services/gateway/gw_rank.h"
 #include "services/gateway/gw_request.h"
+#include "services/gateway/gw_static.h"
 #include "services/gateway/gw_twirp.h"
 #include "services/gateway/gw_workers.h"
 
@@ -516,7 +517,8 @@ gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_regis
         httpsrv_route(gw->http, "GET", "/v1/items/{id}/similar", on_rest_similar, gw, err) != 0 ||
         httpsrv_route(gw->http, "GET", "/v1/items/{id}", on_rest_item, gw, err) != 0 ||
         httpsrv_route(gw->http, "GET", "/v1/items", on_rest_search, gw, err) != 0 ||
-        httpsrv_route(gw->http, "POST", "/v1/feedback", on_rest_feedback, gw, err) != 0) {
+        httpsrv_route(gw->http, "POST", "/v1/feedback", on_rest_feedback, gw, err) != 0 ||
+        gw_static_routes(gw->http, cfg, err) != 0) {
         gw_free(gw);
         return NULL;
     }
