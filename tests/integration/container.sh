@@ -10,8 +10,8 @@
 #     its libraries;
 #  4. starts recsys-content, recsys-cf and recsys-gateway from the image on
 #     the demo data in it (host network, a Redis on loopback), and the
-#     gateway answers a recommendation (200, both workers, not degraded) and
-#     records feedback in Redis.
+#     gateway answers a recommendation (200, both workers, not degraded),
+#     records feedback in Redis and serves the web page.
 set -u
 source "$(dirname "$0")/container_env.bash"
 for tool in redis-server redis-cli; do
@@ -86,7 +86,9 @@ code=$(curl -s -o $B -w '%{http_code}' -X POST "http://127.0.0.1:$GW_PORT/v1/fee
     -H 'Content-Type: application/json' -d "{\"events\":[{\"user_id\":\"7\",\"item_id\":\"$item\",\"rating\":5}]}")
 [ "$code" = 200 ] || fail "feedback: $code $(head -c 300 $B)"
 [ "$(redis-cli -p "$REDIS_PORT" XLEN recsys:feedback)" = 1 ] || fail "feedback not in Redis's stream"
+ct=$(curl -s -o $B -w '%{http_code} %{content_type}' "http://127.0.0.1:$GW_PORT/")
+[ "$ct" = "200 text/html; charset=utf-8" ] && grep -qi '<html' $B || fail "the web page from the image: $ct"
 for c in content cf gateway; do
     [ "$(podman inspect -f '{{.State.Running}}' $NAME-$c)" = true ] || fail "$c container stopped"
 done
-ok "gateway in a container: 5 recommendations from both workers, feedback in Redis ($(secs) s)"
+ok "gateway in a container: 5 recommendations from both workers, feedback in Redis, the web page ($(secs) s)"
