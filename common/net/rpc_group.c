@@ -48,6 +48,7 @@ struct grp_replica {
     bool draining; /* address gone: no new calls, closed when idle */
     bool closing;  /* rpc_client_close called */
     bool seen;     /* in the last look-up's answer */
+    uint64_t hold_until; /* uv_now before which it is chosen only if no other is usable */
 };
 
 struct grp_call {
@@ -73,6 +74,7 @@ struct rpc_group {
     grp_call_t *live;
     uint64_t next_id;
     unsigned rr;
+    grp_replica_t *cur; /* the replica whose call's callback runs now */
     bool closing;
     int parts; /* timer, look-ups and replicas still to release on close */
     rpc_client_closed_cb closed_cb;
@@ -328,11 +330,17 @@ static void on_timer(uv_timer_t *t)
 
 /* ------------------------------------------------------------ calls */
 
-/* Connected first, then the fewest calls in flight; ties in turn. */
+/* How much a replica is worth a call: connected, then not held. */
+static int rank_of(const rpc_group_t *g, grp_replica_t *r)
+{
+    return 2 * (rpc_client_connections(r->c) > 0) + (r->hold_until <= uv_now(g->loop));
+}
+
+/* The best rank, then the fewest calls in flight; ties in turn. */
 static grp_replica_t *pick(rpc_group_t *g)
 {
     grp_replica_t *best = NULL;
-    int best_conn = 0, n = g->nreps;
+    int best_rank = 0, n = g->nreps;
     if (n == 0)
         return NULL;
     unsigned start = g->rr++;
@@ -340,10 +348,10 @@ static grp_replica_t *pick(rpc_group_t *g)
         grp_replica_t *r = g->reps[(start + (unsigned)k) % (unsigned)n];
         if (r->draining || r->closing)
             continue;
-        int conn = rpc_client_connections(r->c) > 0;
-        if (best == NULL || conn > best_conn || (conn == best_conn && r->inflight < best->inflight)) {
+        int rank = rank_of(g, r);
+        if (best == NULL || rank > best_rank || (rank == best_rank && r->inflight < best->inflight)) {
             best = r;
-            best_conn = conn;
+            best_rank = rank;
         }
     }
     return best;
@@ -374,8 +382,12 @@ static void on_sub_done(const rpc_result_t *res, void *arg)
     grp_call_t *gc = arg;
     rpc_done_cb cb = gc->cb;
     void *cb_arg = gc->arg;
+    grp_replica_t *r = gc->r; /* freed only in its client's closed callback, later */
+    rpc_group_t *g = r->g;    /* freed only after every replica */
     call_finished(gc);
+    g->cur = r;
     cb(res, cb_arg);
+    g->cur = NULL;
 }
 
 uint64_t rpc_group_call(rpc_group_t *g, const void *req, size_t len, int timeout_ms, rpc_done_cb cb, void *arg)
@@ -422,6 +434,20 @@ int rpc_group_connections(rpc_group_t *g)
     for (int i = 0; i < g->nreps; i++)
         if (!g->reps[i]->draining && !g->reps[i]->closing && rpc_client_connections(g->reps[i]->c) > 0)
             n++;
+    return n;
+}
+
+void rpc_group_hold_current(rpc_group_t *g, int ms)
+{
+    if (g->cur != NULL && ms > 0)
+        g->cur->hold_until = uv_now(g->loop) + (uint64_t)ms;
+}
+
+int rpc_group_ready(rpc_group_t *g)
+{
+    int n = 0;
+    for (int i = 0; i < g->nreps; i++)
+        n += !g->reps[i]->draining && !g->reps[i]->closing && rank_of(g, g->reps[i]) == 3;
     return n;
 }
 

@@ -21,6 +21,9 @@
  * Calls: each goes to the replica with an open connection and the fewest
  * calls in flight (ties in turn), so replicas share the load and a replica
  * whose pod is gone (no connection) gets none while another is connected.
+ * The caller may put the replica that answered a call on hold (e.g. a
+ * worker still loading its model): it then gets calls only when no other
+ * connected replica is free of hold.
  * Within a replica the rpc client's contract holds (deadlines, batches,
  * queue): see rpc.h.
  *
@@ -57,6 +60,13 @@ int rpc_group_cancel(rpc_group_t *g, uint64_t id);
 /* Replicas with a connection open now. 0: a call would only wait for its
  * deadline. */
 int rpc_group_connections(rpc_group_t *g);
+
+/* Called from a call's callback: the replica that answered it gets no call
+ * for ms while another connected replica is not on hold. */
+void rpc_group_hold_current(rpc_group_t *g, int ms);
+
+/* Replicas connected and not on hold now. */
+int rpc_group_ready(rpc_group_t *g);
 
 /* Replicas dialled now (draining ones not counted). */
 int rpc_group_replicas(const rpc_group_t *g);

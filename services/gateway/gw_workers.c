@@ -122,6 +122,11 @@ static void on_done(const rpc_result_t *res, void *arg)
     if (reply != NULL && reply->model_version != NULL && reply->model_version[0] != '\0' &&
         (reply->error == NULL || reply->error->code == RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_NONE))
         snprintf(w->version, sizeof w->version, "%s", reply->model_version);
+    /* A replica still loading its model: calls go to the others meanwhile. */
+    bool loading = reply != NULL && reply->error != NULL &&
+                   reply->error->code == RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_UNAVAILABLE;
+    if (loading)
+        rpc_group_hold_current(w->rpc, c->ws->hold_ms);
     if (c->is_poll) {
         w->polling = false;
         if (reply != NULL && (reply->error == NULL ||
@@ -129,6 +134,8 @@ static void on_done(const rpc_result_t *res, void *arg)
             snprintf(w->model_name, sizeof w->model_name, "%s", reply->model_name ? reply->model_name : "");
             set_up(w, true, NULL);
             w->last_error[0] = '\0';
+        } else if (loading && rpc_group_ready(w->rpc) > 0) {
+            poll_one(c->ws, w); /* another replica, not on hold, answers for the worker */
         } else {
             if (reply != NULL)
                 snprintf(reason, sizeof reason, "%s: %s", w->name,
@@ -286,6 +293,7 @@ int gw_workers_start(gw_workers_t *ws, uv_loop_t *loop, const cfg_t *cfg, metric
     memset(ws, 0, sizeof *ws);
     ws->loop = loop;
     ws->poll_ms = (int)cfg_int(cfg, "worker-poll-ms");
+    ws->hold_ms = 2 * ws->poll_ms < 1000 ? 1000 : 2 * ws->poll_ms;
     ws->down_after_timeouts = (int)cfg_int(cfg, "worker-down-after-timeouts");
     ws->w[GW_CONTENT].name = "content";
     ws->w[GW_CF].name = "cf";

@@ -27,6 +27,12 @@
  * ("timeout after 200 ms", "unavailable: model not loaded yet", "down").
  * A reply carrying a worker error is given as is (reply->error set): the
  * caller decides (NOT_FOUND is an empty answer, others degrade).
+ *
+ * Replicas: a replica that answers UNAVAILABLE (model not loaded yet, e.g.
+ * a container just started behind a name that lists it before it is
+ * ready) is put on hold for max(1 s, 2 poll intervals): calls and polls go
+ * to the other replicas meanwhile, and a poll it answered is asked again
+ * of another ready replica instead of marking the worker down.
  */
 #ifndef RECSYS_GATEWAY_GW_WORKERS_H
 #define RECSYS_GATEWAY_GW_WORKERS_H
@@ -67,6 +73,7 @@ typedef struct gw_workers {
     gw_worker_t w[GW_NWORKERS];
     uv_timer_t poll_timer;
     int poll_ms;
+    int hold_ms; /* a replica answering "model not loaded" is skipped this long */
     int down_after_timeouts; /* 0: timeouts never mark a worker down */
     bool closing;
     int closing_pending;

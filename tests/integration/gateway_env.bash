@@ -69,14 +69,15 @@ start_cf() {
 
 # Extra gateway flags in GW_FLAGS; GW_WRAP (unquoted words) runs before the
 # gateway's command, e.g. "env VAR=..."; CONTENT_URL (default tcp://127.0.0.1:$CONTENT_PORT)
-# replaces the content worker's URL(s), e.g. replicas comma-separated.
+# replaces the content worker's URL(s), e.g. replicas comma-separated; CF_URL
+# the CF worker's.
 # A port taken by another process between free_port and the bind makes the
 # gateway exit at once ("address already in use"): retry on fresh ports.
 start_gateway() {
     local attempt
     for attempt in 1 2 3 4 5; do
         ${GW_WRAP:-} "$BIN/recsys-gateway" --data "$T/data" --port "$GW_PORT" --admin-port "$GW_ADMIN" \
-            --content-url "${CONTENT_URL:-tcp://127.0.0.1:$CONTENT_PORT}" --cf-url "tcp://127.0.0.1:$CF_PORT" \
+            --content-url "${CONTENT_URL:-tcp://127.0.0.1:$CONTENT_PORT}" --cf-url "${CF_URL:-tcp://127.0.0.1:$CF_PORT}" \
             --redis-host "${REDIS_HOST:-127.0.0.1}" --redis-port "$REDIS_PORT" --worker-poll-ms 200 ${GW_FLAGS:-} 2>>"$T/gateway.log" &
         GW_PID=$!
         PIDS+=($GW_PID)

@@ -15,12 +15,17 @@
 
 typedef struct {
     atomic_int calls;
+    int busy; /* answers "busy" instead of the echo (a worker still loading) */
 } srv_t;
 
 static int echo(const void *req, size_t len, void **reply, size_t *reply_len, void *arg)
 {
     srv_t *s = arg;
     atomic_fetch_add(&s->calls, 1);
+    if (s->busy) {
+        req = "busy";
+        len = 4;
+    }
     *reply = malloc(len + 1);
     if (*reply == NULL)
         return -1;
@@ -200,6 +205,80 @@ static void test_spread_cancel_close(void **state)
     rpc_server_free(sb);
 }
 
+typedef struct {
+    rpc_group_t *g;
+    int hold_ms;
+    int done, busy;
+} hold_t;
+
+static void hold_cb(const rpc_result_t *r, void *arg)
+{
+    hold_t *h = arg;
+    h->done++;
+    if (r->status == RPC_OK && r->len == 4 && memcmp(r->reply, "busy", 4) == 0) {
+        h->busy++;
+        rpc_group_hold_current(h->g, h->hold_ms);
+    }
+}
+
+static bool one_done(void *arg)
+{
+    return ((hold_t *)arg)->done > 0;
+}
+
+/* n calls one after the other; returns how many came back "busy". */
+static int calls_in_turn(uv_loop_t *loop, rpc_group_t *g, int hold_ms, int n)
+{
+    int busy = 0;
+    for (int i = 0; i < n; i++) {
+        hold_t h = {.g = g, .hold_ms = hold_ms};
+        assert_true(rpc_group_call(g, "ping", 4, 2000, hold_cb, &h) > 0);
+        assert_true(testutil_uv_run_until(loop, one_done, &h, 5000));
+        busy += h.busy;
+    }
+    return busy;
+}
+
+/* A replica put on hold from its call's callback gets no call while the
+ * other is ready, and calls again once the hold is over. */
+static void test_hold(void **state)
+{
+    (void)state;
+    srv_t a = {.busy = 1}, b = {0};
+    rpc_server_t *sa = serve("tcp://127.0.0.1:0", &a), *sb = serve("tcp://127.0.0.1:0", &b);
+    char urls[128];
+    snprintf(urls, sizeof urls, "%s,%s", rpc_server_url(sa), rpc_server_url(sb));
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    rpc_group_t *g = NULL;
+    err_t err;
+    if (group_new(&loop, urls, 100, &g, &err) != 0)
+        fail_msg("%s: %s", urls, err.msg);
+    assert_true(testutil_uv_run_until(&loop, two_connected, g, 5000));
+    assert_int_equal(rpc_group_ready(g), 2);
+    int busy = calls_in_turn(&loop, g, 60000, 30);
+    assert_int_equal(busy, 1); /* the first call a got; then it is on hold */
+    assert_int_equal(atomic_load(&a.calls), 1);
+    assert_int_equal(atomic_load(&b.calls), 29);
+    assert_int_equal(rpc_group_ready(g), 1);
+    assert_int_equal(rpc_group_connections(g), 2);
+
+    close_group(&loop, g);
+
+    /* A short hold: a is asked again once it is over. */
+    if (group_new(&loop, urls, 100, &g, &err) != 0)
+        fail_msg("%s: %s", urls, err.msg);
+    assert_true(testutil_uv_run_until(&loop, two_connected, g, 5000));
+    busy = calls_in_turn(&loop, g, 100, 2); /* a (busy, held 100 ms), b */
+    testutil_uv_run_for(&loop, 150);
+    busy += calls_in_turn(&loop, g, 100, 2); /* a again (busy), b */
+    assert_int_equal(busy, 2);
+    close_group(&loop, g);
+    assert_int_equal(uv_loop_close(&loop), 0);
+    rpc_server_free(sa);
+    rpc_server_free(sb);
+}
+
 /* A name that does not exist: no replica, calls refused at once (0). */
 static void test_unknown_name(void **state)
 {
@@ -227,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_bad_urls),
         cmocka_unit_test(test_name_resolved),
         cmocka_unit_test(test_spread_cancel_close),
+        cmocka_unit_test(test_hold),
         cmocka_unit_test(test_unknown_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
