@@ -162,6 +162,20 @@ static bool two_connected(void *arg)
     return rpc_group_connections(arg) == 2;
 }
 
+/* A group over the two servers' URLs (", " between them), both connected. */
+static rpc_group_t *group_of_two(uv_loop_t *loop, rpc_server_t *sa, rpc_server_t *sb)
+{
+    char urls[128];
+    snprintf(urls, sizeof urls, "%s, %s", rpc_server_url(sa), rpc_server_url(sb));
+    rpc_group_t *g = NULL;
+    err_t err;
+    if (group_new(loop, urls, 100, &g, &err) != 0)
+        fail_msg("%s: %s", urls, err.msg);
+    assert_int_equal(rpc_group_replicas(g), 2);
+    assert_true(testutil_uv_run_until(loop, two_connected, g, 5000));
+    return g;
+}
+
 /* Two replicas: concurrent calls go to both; a cancelled call's callback
  * never runs; closing completes what is in flight. */
 static void test_spread_cancel_close(void **state)
@@ -169,16 +183,9 @@ static void test_spread_cancel_close(void **state)
     (void)state;
     srv_t a = {0}, b = {0};
     rpc_server_t *sa = serve("tcp://127.0.0.1:0", &a), *sb = serve("tcp://127.0.0.1:0", &b);
-    char urls[128];
-    snprintf(urls, sizeof urls, "%s, %s", rpc_server_url(sa), rpc_server_url(sb));
     uv_loop_t loop;
     uv_loop_init(&loop);
-    rpc_group_t *g = NULL;
-    err_t err;
-    if (group_new(&loop, urls, 100, &g, &err) != 0)
-        fail_msg("%s: %s", urls, err.msg);
-    assert_int_equal(rpc_group_replicas(g), 2);
-    assert_true(testutil_uv_run_until(&loop, two_connected, g, 5000));
+    rpc_group_t *g = group_of_two(&loop, sa, sb);
     tally_t t = {0};
     for (int i = 0; i < 40; i++)
         assert_true(rpc_group_call(g, "ping", 4, 2000, tally_cb, &t) > 0);
@@ -246,15 +253,9 @@ static void test_hold(void **state)
     (void)state;
     srv_t a = {.busy = 1}, b = {0};
     rpc_server_t *sa = serve("tcp://127.0.0.1:0", &a), *sb = serve("tcp://127.0.0.1:0", &b);
-    char urls[128];
-    snprintf(urls, sizeof urls, "%s,%s", rpc_server_url(sa), rpc_server_url(sb));
     uv_loop_t loop;
     uv_loop_init(&loop);
-    rpc_group_t *g = NULL;
-    err_t err;
-    if (group_new(&loop, urls, 100, &g, &err) != 0)
-        fail_msg("%s: %s", urls, err.msg);
-    assert_true(testutil_uv_run_until(&loop, two_connected, g, 5000));
+    rpc_group_t *g = group_of_two(&loop, sa, sb);
     assert_int_equal(rpc_group_ready(g), 2);
     int busy = calls_in_turn(&loop, g, 60000, 30);
     assert_int_equal(busy, 1); /* the first call a got; then it is on hold */
@@ -266,9 +267,7 @@ static void test_hold(void **state)
     close_group(&loop, g);
 
     /* A short hold: a is asked again once it is over. */
-    if (group_new(&loop, urls, 100, &g, &err) != 0)
-        fail_msg("%s: %s", urls, err.msg);
-    assert_true(testutil_uv_run_until(&loop, two_connected, g, 5000));
+    g = group_of_two(&loop, sa, sb);
     busy = calls_in_turn(&loop, g, 100, 2); /* a (busy, held 100 ms), b */
     testutil_uv_run_for(&loop, 150);
     busy += calls_in_turn(&loop, g, 100, 2); /* a again (busy), b */
