@@ -24,15 +24,22 @@ static blend_list_t L(const uint32_t *k, const float *s, size_t n)
     return l;
 }
 
-static void merge(const blend_params_t *p, const blend_weights_t *ov, size_t hist,
-                  blend_list_t c, blend_list_t f, blend_list_t pop, size_t k, run_t *r)
+static void merge_user(const blend_params_t *p, const blend_weights_t *ov, size_t hist, bool known,
+                       blend_list_t c, blend_list_t f, blend_list_t pop, size_t k, run_t *r)
 {
     blend_list_t lists[3] = {c, f, pop};
     size_t need = blend_workspace_bytes(c.n + f.n + pop.n, k);
     void *ws = malloc(need);
     memset(r, 0, sizeof *r);
-    r->n = blend_merge(p, ov, hist, false, lists, k, ws, need, r->out, &r->used, &r->err);
+    r->n = blend_merge(p, ov, hist, known, lists, k, ws, need, r->out, &r->used, &r->err);
     free(ws);
+}
+
+/* A new user's merge (the policy's known = false). */
+static void merge(const blend_params_t *p, const blend_weights_t *ov, size_t hist,
+                  blend_list_t c, blend_list_t f, blend_list_t pop, size_t k, run_t *r)
+{
+    merge_user(p, ov, hist, false, c, f, pop, k, r);
 }
 
 static blend_params_t params(blend_method_t m, float n0, float pop, float rrfk)
@@ -215,25 +222,12 @@ static void test_history_policy(void **state)
         uint32_t kc[2] = {1, 2}, kp[2] = {1, 2};
         float cs[2] = {1, 0}, pop[2] = {0, 1};
         run_t r;
-        blend_list_t lists[BLEND_NSOURCES] = {{kc, cs, 2}, {NULL, NULL, 0}, {kp, pop, 2}};
-        size_t need = blend_workspace_bytes(4, 2);
-        void *ws = malloc(need);
-        r.n = blend_merge(&d, NULL, 5, true, lists, 2, ws, need, r.out, &r.used, &r.err);
-        free(ws);
+        merge_user(&d, NULL, 5, true, L(kc, cs, 2), none, L(kp, pop, 2), 2, &r);
         assert_int_equal(r.n, 2);
         assert_int_equal(r.out[0].key, 1);
         assert_true(fabs(r.used.content - 1.0) < EPS && r.used.popularity == 0.0f);
-    }
-    /* A known user with no model list still gets popularity (the fallback). */
-    {
-        uint32_t kp[2] = {1, 2};
-        float pop[2] = {0, 1};
-        run_t r;
-        blend_list_t lists[BLEND_NSOURCES] = {{NULL, NULL, 0}, {NULL, NULL, 0}, {kp, pop, 2}};
-        size_t need = blend_workspace_bytes(2, 2);
-        void *ws = malloc(need);
-        r.n = blend_merge(&d, NULL, 5, true, lists, 2, ws, need, r.out, &r.used, &r.err);
-        free(ws);
+        /* A known user with no model list still gets popularity (the fallback). */
+        merge_user(&d, NULL, 5, true, none, none, L(kp, pop, 2), 2, &r);
         assert_int_equal(r.n, 2);
         assert_int_equal(r.out[0].key, 2);
         assert_true(fabs(r.used.popularity - 1.0) < EPS);
