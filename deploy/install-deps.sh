@@ -10,9 +10,10 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   protobuf-c-compiler libprotobuf-c-dev
-  libnng-dev libuv1-dev libhiredis-dev libhttp-parser-dev libcjson-dev
+  libnng-dev libuv1-dev libhiredis-dev libhttp-parser-dev libcjson-dev libnghttp2-dev
   libcmocka-dev libopenblas-dev liblapacke-dev zlib1g-dev
   redis-server redis-tools
+  nghttp2-client protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf prometheus
   python3 python3-yaml jq python3-jsonschema docker-compose curl ca-certificates
   chromium
   libnss-wrapper
@@ -23,7 +24,7 @@ build_pkgs=(
 # with npm is installed already (another vendor's nodejs package ships its own
 # npm, which Debian's npm package would conflict with).
 if ! command -v npm >/dev/null 2>&1; then build_pkgs+=(nodejs npm); fi
-runtime_pkgs=(redis-server redis-tools curl ca-certificates)
+runtime_pkgs=(redis-server redis-tools libnghttp2-14 curl ca-certificates)
 
 pkgs=("${build_pkgs[@]}")
 [ "${1:-}" = "--runtime-only" ] && pkgs=("${runtime_pkgs[@]}")

@@ -813,6 +813,15 @@ def check_k8s_set(label, objs):
                     runs_recsys = True
                     check_serving_values(where, inv)
                     for pk in ("livenessProbe", "readinessProbe", "startupProbe"):
+                        gp = (c.get(pk) or {}).get("grpc")
+                        if gp is not None:
+                            # gRPC health is served by the gateway on its public port only.
+                            if inv.prog.binary != "recsys-gateway":
+                                finding(where, f"{pk} is a gRPC probe, but only recsys-gateway serves gRPC health")
+                            elif str(cports.get(str(gp.get("port")), gp.get("port"))) != str(inv.value("port")):
+                                finding(where, f"{pk} gRPC port {gp.get('port')} is not the gateway's --port "
+                                               f"{inv.value('port')}")
+                            continue
                         hg = (c.get(pk) or {}).get("httpGet")
                         if hg is None:
                             if pk != "startupProbe" and pk in c:

@@ -6,6 +6,7 @@
  * of connections with tiny requests, and short timeouts keep it cheap.
  */
 #include "common/net/admin.h"
+#include "common/net/procmetrics.h"
 #include "common/base/clock.h"
 
 #include <stdlib.h>
@@ -66,6 +67,10 @@ admin_t *admin_start(uv_loop_t *loop, const char *host, int port, metrics_regist
         metrics_gauge_t *start = metrics_gauge_new(reg, "process_start_time_seconds",
                                                    "Start time of the process since the Unix epoch, in seconds.", err);
         if (start == NULL) {
+            free(a);
+            return NULL;
+        }
+        if (procmetrics_register(reg, err) != 0) {
             free(a);
             return NULL;
         }

@@ -26,6 +26,10 @@
  */
 #include "common/net/httpsrv.h"
 
+#include "common/base/log.h"
+#include "common/net/h2srv.h"
+#include "common/net/trace.h"
+
 #include <http_parser.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +45,7 @@ typedef struct route {
     char *pattern;
     httpsrv_handler_fn fn;
     void *ud;
+    bool streaming; /* HTTP/2: handed over at its headers (httpsrv_route_stream) */
     metrics_histogram_t *latency;
     struct {
         int code;
@@ -67,6 +72,21 @@ struct httpsrv_req {
     size_t headers_len;
     char *body;
     size_t body_len;
+    int32_t stream_id; /* HTTP/2: the stream; 0 on HTTP/1.1 */
+    char *trailers;    /* HTTP/2 only: trailer lines "Name: value\r\n" */
+    size_t trailers_len;
+    uint64_t deadline_ns;
+    httpsrv_abandon_fn on_abandon;
+    void *abandon_ud;
+    char trace_id[TRACE_ID_LEN + 1]; /* "" for answers the server makes itself */
+    struct {
+        const char *key; /* static string */
+        char value[24];
+    } notes[HTTPSRV_MAX_NOTES];
+    size_t nnotes;
+    bool streaming, stream_started;
+    httpsrv_body_fn on_body;
+    void *body_ud;
 };
 
 typedef enum { TIMER_NONE, TIMER_WRITE, TIMER_HEADERS, TIMER_BODY, TIMER_IDLE, TIMER_LINGER } timer_kind_t;
@@ -86,6 +106,8 @@ struct conn {
     uint64_t req_start_ms, last_read_ms, last_write_ms, last_active_ms;
     timer_kind_t timer_kind;
     bool closing, stop_parsing, lingering, rejected, processing, close_written, reading;
+    bool sniffed;  /* the first bytes were looked at: HTTP/2 preface or not */
+    h2srv_t *h2;   /* HTTP/2 (h2c prior knowledge) session, else NULL */
 };
 
 typedef struct wreq {
@@ -116,6 +138,7 @@ struct httpsrv {
     metrics_family_t *m_requests, *m_latency;
     metrics_gauge_t *m_open;
     metrics_counter_t *m_rejected;
+    uint64_t trace_rng; /* trace and span ids (trace.h) */
     char readbuf[READ_BUF_SIZE];
 };
 
@@ -126,6 +149,10 @@ static void conn_arm_timer(conn_t *c);
 static void srv_check_stopped(httpsrv_t *srv);
 static void srv_maybe_free(httpsrv_t *srv);
 static void default_fallback(httpsrv_req_t *r, void *ud);
+static void h2_respond(conn_t *c, httpsrv_req_t *r);
+static void h2_flush(conn_t *c);
+static bool h2_is_streaming(void *ud, const char *path);
+static void conn_linger(conn_t *c);
 
 /* ---- metrics */
 
@@ -146,8 +173,30 @@ static metrics_counter_t *route_code_counter(httpsrv_t *srv, route_t *rt, int co
     return c;
 }
 
+/* One JSON line per answered request (http-access-log). */
+static void access_log(const httpsrv_req_t *r, int code)
+{
+    char status[16], ms[32];
+    snprintf(status, sizeof status, "%d", code);
+    snprintf(ms, sizeof ms, "%.3f", (double)(uv_hrtime() - r->start_ns) / 1e6);
+    const char *kv[2 * HTTPSRV_MAX_NOTES + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < r->nnotes; i++) {
+        kv[n++] = r->notes[i].key;
+        kv[n++] = r->notes[i].value;
+    }
+    while (n < 2 * HTTPSRV_MAX_NOTES)
+        kv[n++] = NULL;
+    kv[n] = NULL;
+    log_kv(LOG_INFO, "access", "method", r->http->method, "route", r->route->pattern, "path", r->http->path,
+           "protocol", r->stream_id != 0 ? "h2" : "http/1.1", "status", status, "duration_ms", ms, "trace_id",
+           r->trace_id, kv[0], kv[1], kv[2], kv[3], kv[4], kv[5], kv[6], kv[7], NULL);
+}
+
 static void record(httpsrv_t *srv, httpsrv_req_t *r, int code)
 {
+    if (srv->cfg.access_log && r->http != NULL)
+        access_log(r, code);
     metrics_counter_inc(route_code_counter(srv, r->route, code));
     if (r->route->latency != NULL && r->http != NULL)
         metrics_histogram_observe(r->route->latency, (double)(uv_hrtime() - r->start_ns) / 1e9);
@@ -170,6 +219,7 @@ static void req_free(httpsrv_req_t *r)
     free(r->ctype);
     free(r->headers);
     free(r->body);
+    free(r->trailers);
     free(r);
 }
 
@@ -236,6 +286,70 @@ bool httpsrv_req_abandoned(const httpsrv_req_t *r)
     return r->abandoned;
 }
 
+const char *httpsrv_req_trace_id(const httpsrv_req_t *r)
+{
+    return r->trace_id;
+}
+
+void httpsrv_req_note(httpsrv_req_t *r, const char *key, const char *value)
+{
+    size_t i = 0;
+    while (i < r->nnotes && strcmp(r->notes[i].key, key) != 0)
+        i++;
+    if (i == HTTPSRV_MAX_NOTES)
+        return;
+    if (i == r->nnotes)
+        r->nnotes++;
+    r->notes[i].key = key;
+    snprintf(r->notes[i].value, sizeof r->notes[i].value, "%s", value);
+}
+
+/* The request's trace (the caller's traceparent, or a new one) and the
+ * traceparent of the answer: same trace, a new span of ours. */
+static void req_trace(httpsrv_t *srv, httpsrv_req_t *r)
+{
+    uint8_t flags = 1;
+    if (!trace_parse(httpreq_header(r->http, "traceparent"), r->trace_id, &flags)) {
+        trace_random_hex(&srv->trace_rng, r->trace_id, TRACE_ID_LEN);
+        flags = 1;
+    }
+    char span[TRACE_SPAN_LEN + 1], tp[80];
+    trace_random_hex(&srv->trace_rng, span, TRACE_SPAN_LEN);
+    snprintf(tp, sizeof tp, "00-%s-%s-%02x", r->trace_id, span, flags & 1);
+    httpsrv_req_add_header(r, "traceparent", tp);
+}
+
+bool httpsrv_req_http2(const httpsrv_req_t *r)
+{
+    return r->stream_id != 0;
+}
+
+void httpsrv_req_set_deadline(httpsrv_req_t *r, uint64_t deadline_ns)
+{
+    r->deadline_ns = deadline_ns;
+}
+
+uint64_t httpsrv_req_deadline(const httpsrv_req_t *r)
+{
+    return r->deadline_ns;
+}
+
+void httpsrv_req_on_abandon(httpsrv_req_t *r, httpsrv_abandon_fn fn, void *ud)
+{
+    r->on_abandon = fn;
+    r->abandon_ud = ud;
+}
+
+/* The client went away: the handler's work is wasted; tell it once. */
+static void req_abandon(httpsrv_req_t *r)
+{
+    r->abandoned = true;
+    httpsrv_abandon_fn fn = r->on_abandon;
+    r->on_abandon = NULL;
+    if (fn != NULL)
+        fn(r->abandon_ud);
+}
+
 static bool is_token(const char *s)
 {
     if (*s == '\0')
@@ -246,19 +360,32 @@ static bool is_token(const char *s)
     return true;
 }
 
+/* Appends "name: value\r\n" to a header block. */
+static int append_field(char **block, size_t *len, const char *name, const char *value)
+{
+    size_t add = strlen(name) + strlen(value) + 4;
+    char *h = realloc(*block, *len + add + 1);
+    if (h == NULL)
+        return -1;
+    snprintf(h + *len, add + 1, "%s: %s\r\n", name, value);
+    *block = h;
+    *len += add;
+    return 0;
+}
+
 int httpsrv_req_add_header(httpsrv_req_t *r, const char *name, const char *value)
 {
     if (r->responded || !is_token(name) || strpbrk(value, "\r\n") != NULL || strcasecmp(name, "Content-Length") == 0 ||
         strcasecmp(name, "Connection") == 0 || strcasecmp(name, "Transfer-Encoding") == 0)
         return -1;
-    size_t add = strlen(name) + strlen(value) + 4;
-    char *h = realloc(r->headers, r->headers_len + add + 1);
-    if (h == NULL)
+    return append_field(&r->headers, &r->headers_len, name, value);
+}
+
+int httpsrv_req_add_trailer(httpsrv_req_t *r, const char *name, const char *value)
+{
+    if (r->responded || r->stream_id == 0 || !is_token(name) || strpbrk(value, "\r\n") != NULL)
         return -1;
-    snprintf(h + r->headers_len, add + 1, "%s: %s\r\n", name, value);
-    r->headers = h;
-    r->headers_len += add;
-    return 0;
+    return append_field(&r->trailers, &r->trailers_len, name, value);
 }
 
 void httpsrv_respond_owned(httpsrv_req_t *r, int status, const char *content_type, char *body, size_t len)
@@ -282,6 +409,10 @@ void httpsrv_respond_owned(httpsrv_req_t *r, int status, const char *content_typ
         return;
     }
     record(c->srv, r, status);
+    if (r->stream_id != 0) {
+        h2_respond(c, r);
+        return;
+    }
     conn_flush(c);
 }
 
@@ -486,8 +617,8 @@ static void conn_flush(conn_t *c)
                 if (rest->responded) {
                     req_release(rest);
                 } else {
-                    rest->abandoned = true;
                     rest->next = NULL;
+                    req_abandon(rest);
                 }
             }
             c->tail = NULL;
@@ -542,17 +673,12 @@ static void append_method(char **allow, const char *m)
     *allow = a;
 }
 
-static void dispatch(conn_t *c, httpreq_t *http)
+/* Finds r's route and runs its handler (or the fallback). */
+static void route_request(httpsrv_t *srv, httpsrv_req_t *r)
 {
-    httpsrv_t *srv = c->srv;
-    httpsrv_req_t *r = req_new(c, http);
-    if (r == NULL) {
-        httpreq_free(http);
-        conn_close(c);
-        return;
-    }
-    if (!http->keep_alive)
-        c->stop_parsing = true;
+    const httpreq_t *http = r->http;
+    if (srv->cfg.trace)
+        req_trace(srv, r);
     bool is_head = strcmp(http->method, "HEAD") == 0;
     r->head_only = is_head;
     route_t *best = NULL;
@@ -592,6 +718,161 @@ static void dispatch(conn_t *c, httpreq_t *http)
     srv->fallback(r, srv->fallback_ud);
 }
 
+static void dispatch(conn_t *c, httpreq_t *http)
+{
+    httpsrv_req_t *r = req_new(c, http);
+    if (r == NULL) {
+        httpreq_free(http);
+        conn_close(c);
+        return;
+    }
+    if (!http->keep_alive)
+        c->stop_parsing = true;
+    route_request(c->srv, r);
+}
+
+/* ---- HTTP/2
+ *
+ * A connection whose first bytes are the HTTP/2 client preface is served by
+ * an h2srv session (h2srv.h) instead of the HTTP/1.1 parser. Its requests are
+ * httpsrv_req_t like any other, routed the same way, but not queued: each
+ * stream answers on its own, in any order. Output is collected from the
+ * session after each read and each answer, never from inside the session's
+ * own callbacks (c->processing), and written in one buffer. Reading goes on
+ * while draining: in-flight answers need the client's WINDOW_UPDATEs. */
+
+static void h2_on_request(void *ud, int32_t stream_id, httpreq_t *http)
+{
+    conn_t *c = ud;
+    httpsrv_req_t *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        httpreq_free(http);
+        h2srv_respond(c->h2, stream_id, 503, NULL, NULL, 0, NULL, 0, NULL, 0);
+        return;
+    }
+    r->conn = c;
+    r->http = http;
+    r->stream_id = stream_id;
+    r->start_ns = uv_hrtime();
+    r->head_only = strcmp(http->method, "HEAD") == 0;
+    r->streaming = h2_is_streaming(c, http->target);
+    c->refs++;
+    h2srv_stream_set_ud(c->h2, stream_id, r);
+    route_request(c->srv, r);
+}
+
+static bool h2_is_streaming(void *ud, const char *path)
+{
+    conn_t *c = ud;
+    httpsrv_t *srv = c->srv;
+    size_t n = strcspn(path, "?");
+    char p[512];
+    if (n >= sizeof p)
+        return false;
+    memcpy(p, path, n);
+    p[n] = '\0';
+    for (size_t i = 0; i < srv->nroutes; i++)
+        if (srv->routes[i]->streaming && httpreq_path_match(srv->routes[i]->pattern, p, NULL) >= 0)
+            return true;
+    return false;
+}
+
+static void h2_on_data(void *ud, void *stream_ud, const char *data, size_t len, bool end)
+{
+    (void)ud;
+    httpsrv_req_t *r = stream_ud;
+    if (r->on_body != NULL && !r->responded && !r->abandoned)
+        r->on_body(r->body_ud, data, len, end);
+}
+
+static void h2_on_closed(void *ud, void *stream_ud)
+{
+    (void)ud;
+    httpsrv_req_t *r = stream_ud;
+    if (!r->responded && !r->abandoned)
+        req_abandon(r);
+}
+
+static void h2_respond(conn_t *c, httpsrv_req_t *r)
+{
+    if (c->h2 != NULL) {
+        char *body = r->head_only ? NULL : r->body;
+        if (body != NULL)
+            r->body = NULL;
+        h2srv_respond(c->h2, r->stream_id, r->status, r->ctype, r->headers, r->headers_len, body, r->body_len,
+                      r->trailers, r->trailers_len);
+    }
+    req_release(r);
+    h2_flush(c);
+}
+
+static void h2_flush(conn_t *c)
+{
+    if (c->closing || c->h2 == NULL || c->processing)
+        return;
+    char *out = NULL;
+    size_t len = 0;
+    if (h2srv_send(c->h2, &out, &len) != 0) {
+        conn_close(c);
+        return;
+    }
+    if (len > 0) {
+        wreq_t *wr = calloc(1, sizeof *wr);
+        if (wr == NULL) {
+            free(out);
+            conn_close(c);
+            return;
+        }
+        wr->conn = c;
+        wr->head = out;
+        uv_buf_t b = uv_buf_init(out, (unsigned)len);
+        if (c->writes_pending == 0)
+            c->last_write_ms = uv_now(c->srv->loop);
+        c->writes_pending++;
+        if (uv_write(&wr->w, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+            c->writes_pending--;
+            free(out);
+            free(wr);
+            conn_close(c);
+            return;
+        }
+    }
+    if (h2srv_finished(c->h2) && c->writes_pending == 0)
+        conn_linger(c);
+    else
+        conn_arm_timer(c);
+}
+
+/* Starts HTTP/2 on c; false when the session cannot be made. */
+static bool h2_start(conn_t *c)
+{
+    httpsrv_t *srv = c->srv;
+    h2srv_config_t hc = {srv->cfg.limits, (uint32_t)srv->cfg.max_streams};
+    h2srv_hooks_t hooks = {h2_on_request, h2_on_closed, h2_is_streaming, h2_on_data};
+    c->h2 = h2srv_new(&hc, &hooks, c);
+    return c->h2 != NULL;
+}
+
+/* Feeds what is buffered to the session, then writes what it answers. */
+static void h2_process(conn_t *c)
+{
+    c->refs++;
+    c->processing = true;
+    int rc = h2srv_recv(c->h2, c->in + c->in_off, c->in_len - c->in_off);
+    c->in_off = c->in_len = 0;
+    c->processing = false;
+    if (!c->closing) {
+        if (rc != 0) {
+            h2_flush(c); /* the GOAWAY nghttp2 queued, if any */
+            if (!c->closing && !c->lingering)
+                conn_linger(c);
+        } else {
+            h2_flush(c);
+        }
+    }
+    conn_unref(c);
+}
+
 static void default_fallback(httpsrv_req_t *r, void *ud)
 {
     (void)ud;
@@ -616,6 +897,23 @@ static void conn_process(conn_t *c)
     if (c->processing || c->closing)
         return;
     httpsrv_t *srv = c->srv;
+    if (!c->sniffed && c->in_len > c->in_off && !c->stop_parsing) {
+        int h2 = h2srv_sniff(c->in + c->in_off, c->in_len - c->in_off);
+        if (h2 == 0) {
+            conn_arm_timer(c); /* a prefix of the preface: wait for the rest */
+            return;
+        }
+        c->sniffed = true;
+        if (h2 == 1 && !h2_start(c)) {
+            conn_close(c);
+            return;
+        }
+    }
+    if (c->h2 != NULL) {
+        if (!c->lingering)
+            h2_process(c);
+        return;
+    }
     c->processing = true;
     c->refs++;
     while (!c->closing && !c->stop_parsing && c->in_off < c->in_len && inflight(c) < srv->cfg.max_pipeline) {
@@ -671,7 +969,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     c->last_read_ms = uv_now(c->srv->loop);
-    if (c->lingering || c->stop_parsing)
+    if (c->h2 != NULL)
+        c->last_active_ms = c->last_read_ms;
+    if (c->lingering || (c->stop_parsing && c->h2 == NULL))
         return; /* discard */
     size_t n = (size_t)nread;
     if (c->in_len + n > c->in_cap) {
@@ -696,6 +996,14 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 static void on_conn_timer(uv_timer_t *t)
 {
     conn_t *c = t->data;
+    if (c->h2 != NULL && c->timer_kind != TIMER_LINGER) {
+        /* Any HTTP/2 deadline ends the session: GOAWAY, then close. */
+        h2srv_terminate(c->h2, 0);
+        h2_flush(c);
+        if (!c->closing && !c->lingering)
+            conn_linger(c);
+        return;
+    }
     switch (c->timer_kind) {
     case TIMER_HEADERS:
     case TIMER_BODY:
@@ -729,6 +1037,18 @@ static void conn_arm_timer(conn_t *c)
             return; /* keep the deadline set when lingering began */
         kind = TIMER_LINGER;
         deadline = uv_now(srv->loop) + LINGER_MS;
+    } else if (c->h2 != NULL) {
+        if (h2srv_incomplete(c->h2) > 0) {
+            /* a request's headers or body are late (slowloris) */
+            kind = TIMER_HEADERS;
+            deadline = c->last_read_ms + srv->cfg.header_timeout_ms;
+        } else {
+            /* idle, or answers blocked on a client that stopped reading */
+            kind = TIMER_IDLE;
+            deadline = c->last_active_ms + (h2srv_streams(c->h2) == 0 ? srv->cfg.idle_timeout_ms
+                                                                         : srv->cfg.write_timeout_ms +
+                                                                               srv->cfg.idle_timeout_ms);
+        }
     } else if (c->reading) {
         switch (httpreq_parser_state(c->parser)) {
         case HTTPREQ_IN_HEADERS:
@@ -791,10 +1111,14 @@ static void conn_close(conn_t *c)
         if (r->responded)
             req_release(r);
         else
-            r->abandoned = true;
+            req_abandon(r);
     }
     c->tail = NULL;
     c->nqueue = 0;
+    /* Reports each HTTP/2 request still with its handler (h2_stream_closed). */
+    h2srv_t *h2 = c->h2;
+    c->h2 = NULL;
+    h2srv_free(h2);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     uv_close((uv_handle_t *)&c->timer, on_handle_closed);
     srv_check_stopped(srv);
@@ -917,6 +1241,60 @@ int httpsrv_route(httpsrv_t *srv, const char *method, const char *pattern, https
     return 0;
 }
 
+int httpsrv_route_stream(httpsrv_t *srv, const char *method, const char *pattern, httpsrv_handler_fn fn, void *ud,
+                         err_t *err)
+{
+    if (httpsrv_route(srv, method, pattern, fn, ud, err) != 0)
+        return -1;
+    srv->routes[srv->nroutes - 1]->streaming = true;
+    return 0;
+}
+
+bool httpsrv_req_streaming(const httpsrv_req_t *r)
+{
+    return r->streaming;
+}
+
+void httpsrv_req_on_body(httpsrv_req_t *r, httpsrv_body_fn fn, void *ud)
+{
+    r->on_body = fn;
+    r->body_ud = ud;
+}
+
+int httpsrv_req_write(httpsrv_req_t *r, int status, const char *content_type, const char *data, size_t len)
+{
+    conn_t *c = r->conn;
+    if (!r->streaming || r->responded || r->abandoned || c->h2 == NULL)
+        return -1;
+    if (!r->stream_started) {
+        if (h2srv_respond_start(c->h2, r->stream_id, status, content_type, r->headers, r->headers_len) != 0)
+            return -1;
+        r->stream_started = true;
+        r->status = status;
+    }
+    int rc = len > 0 ? h2srv_respond_data(c->h2, r->stream_id, data, len) : 0;
+    h2_flush(c);
+    return rc;
+}
+
+void httpsrv_req_finish(httpsrv_req_t *r, int status, const char *content_type)
+{
+    if (r->responded)
+        return;
+    conn_t *c = r->conn;
+    if (!r->stream_started && !r->abandoned) {
+        httpsrv_respond(r, status, content_type, NULL, 0); /* trailers-only */
+        return;
+    }
+    r->responded = true;
+    r->on_body = NULL;
+    record(c->srv, r, r->abandoned ? 499 : r->status);
+    if (!r->abandoned && c->h2 != NULL)
+        h2srv_respond_end(c->h2, r->stream_id, r->trailers, r->trailers_len);
+    req_release(r);
+    h2_flush(c);
+}
+
 void httpsrv_set_fallback(httpsrv_t *srv, httpsrv_handler_fn fn, void *ud)
 {
     srv->fallback = fn != NULL ? fn : default_fallback;
@@ -1029,6 +1407,13 @@ void httpsrv_stop(httpsrv_t *srv, httpsrv_done_fn done, void *ud)
     for (conn_t *c = srv->conns, *next; c != NULL; c = next) {
         next = c->next;
         c->stop_parsing = true;
+        if (c->h2 != NULL) {
+            if (!c->lingering) {
+                h2srv_shutdown(c->h2); /* GOAWAY: in-flight streams finish */
+                h2_flush(c);
+            }
+            continue;
+        }
         if (!c->lingering && !c->close_written) {
             if (c->nqueue == 0 && c->writes_pending == 0)
                 conn_close(c);

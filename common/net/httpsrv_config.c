@@ -17,6 +17,10 @@ const cfg_option_t httpsrv_options[] = {
     {"http-max-connections", CFG_INT, "1024", "Connections served at once; more are answered 503 and closed.", 1,
      1000000},
     {"http-max-pipeline", CFG_INT, "16", "Requests in flight per connection; reading pauses beyond it.", 1, 1024},
+    {"http2-max-streams", CFG_INT, "100",
+     "HTTP/2 (gRPC) streams in flight per connection (SETTINGS_MAX_CONCURRENT_STREAMS).", 1, 100000},
+    {"http-access-log", CFG_BOOL, "false",
+     "Log one JSON line per answered request (route, status, duration, trace id, cache, degraded).", 0, 0},
     {"http-idle-timeout-ms", CFG_INT, "60000", "Idle keep-alive connections are closed after this long.", 1,
      86400000},
     {"http-header-timeout-ms", CFG_INT, "10000", "A request's headers must arrive within this long (else 408).",
@@ -34,6 +38,7 @@ void httpsrv_config_default(httpsrv_config_t *c)
         .limits = HTTPREQ_LIMITS_DEFAULT,
         .max_connections = 1024,
         .max_pipeline = 16,
+        .max_streams = 100,
         .idle_timeout_ms = 60000,
         .header_timeout_ms = 10000,
         .write_timeout_ms = 10000,
@@ -53,6 +58,9 @@ int httpsrv_config_from_cfg(httpsrv_config_t *c, const cfg_t *cfg, err_t *err)
     c->limits.max_url_bytes = (size_t)cfg_int(cfg, "http-max-url-bytes");
     c->max_connections = (size_t)cfg_int(cfg, "http-max-connections");
     c->max_pipeline = (size_t)cfg_int(cfg, "http-max-pipeline");
+    c->max_streams = (size_t)cfg_int(cfg, "http2-max-streams");
+    c->access_log = cfg_bool(cfg, "http-access-log");
+    c->trace = true;
     c->idle_timeout_ms = (uint64_t)cfg_int(cfg, "http-idle-timeout-ms");
     c->header_timeout_ms = (uint64_t)cfg_int(cfg, "http-header-timeout-ms");
     c->write_timeout_ms = (uint64_t)cfg_int(cfg, "http-write-timeout-ms");

@@ -34,6 +34,8 @@
 #include "common/net/rpc.h"
 
 const cfg_option_t workersvc_options[] = {
+    {"access-log", CFG_BOOL, "false",
+     "Log one JSON line per request served (method, code, duration, the gateway's trace id).", 0, 0},
     {"admin-host", CFG_STRING, "127.0.0.1",
      "Address the admin HTTP server (/healthz, /readyz, /metrics) listens on; 0.0.0.0 in containers.", 0, 0},
     CFG_END,
@@ -57,6 +59,7 @@ typedef struct svc {
     const cfg_t *cfg;
     daemon_t *d;
     rpc_server_t *rpc;
+    bool access_log; /* access-log: one line per request */
 
     pthread_mutex_t mu;
     model_ref_t *cur; /* guarded by mu */
@@ -150,6 +153,9 @@ static int on_request(const void *buf, size_t len, void **out, size_t *out_len, 
     model_ref_t *ref = NULL;
 
     Recsys__V1__WorkerRequest *req = recsys__v1__worker_request__unpack(NULL, len, buf);
+    char trace_id[40] = "";
+    if (req != NULL && req->trace_id != NULL && strlen(req->trace_id) < sizeof trace_id)
+        strcpy(trace_id, req->trace_id);
     if (req == NULL) {
         code = RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_INVALID_ARGUMENT;
         err_set(&err, "malformed request: %zu bytes are not a recsys.v1.WorkerRequest", len);
@@ -193,7 +199,13 @@ static int on_request(const void *buf, size_t len, void **out, size_t *out_len, 
     if (code != RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_NONE && code != RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_NOT_FOUND &&
         code != RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_INVALID_ARGUMENT)
         log_kv(LOG_WARN, "request failed", "method", method_names[method], "code", code_names[ci], "error",
-               err.msg, NULL);
+               err.msg, "trace_id", trace_id, NULL);
+    else if (s->access_log && method != M_INFO) {
+        char ms[32];
+        snprintf(ms, sizeof ms, "%.3f", (double)(uv_hrtime() - t0) / 1e6);
+        log_kv(LOG_INFO, "request", "method", method_names[method], "code", code_names[ci], "duration_ms", ms,
+               "trace_id", trace_id, NULL);
+    }
     if (p == NULL)
         return -1;
     *out = p;
@@ -450,6 +462,7 @@ int workersvc_serve(const workersvc_ops_t *ops, const cfg_t *cfg)
         return 1;
     s->ops = ops;
     s->cfg = cfg;
+    s->access_log = cfg_bool(cfg, "access-log");
     pthread_mutex_init(&s->mu, NULL);
     int rc = daemon_serve(&service, cfg, s);
     ref_publish(s, NULL);

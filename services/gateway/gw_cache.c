@@ -57,6 +57,14 @@ struct gw_cache_flight {
     void *compute_arg;
 };
 
+size_t gw_cache_flight_waiters(const gw_cache_flight_t *f)
+{
+    size_t n = 0;
+    for (const waiter_t *w = f->waiters; w != NULL; w = w->next)
+        n++;
+    return n;
+}
+
 struct gw_cache {
     redisuv_t *redis;
     int64_t ttl_ms;

@@ -111,6 +111,8 @@ typedef void (*gw_cache_done_fn)(void *done_arg, gw_cache_outcome_t outcome, con
 int gw_cache_get_or_compute(gw_cache_t *c, const gw_cache_key_t *key, gw_cache_compute_fn compute,
                             void *compute_arg, gw_cache_done_fn done, void *done_arg);
 
+/* Requests waiting for the flight's answer (its computer's own included). */
+size_t gw_cache_flight_waiters(const gw_cache_flight_t *f);
 /* Ends a flight's computation: value/len on success (error NULL), or error.
  * cacheable = false keeps the answer out of Redis (degraded answers). Every
  * waiter's done runs inside this call, the computing caller's first. */

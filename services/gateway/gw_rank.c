@@ -42,6 +42,7 @@ typedef struct worker_res {
     size_t n;
     int history_used;
     char version[128];
+    uint64_t call_id; /* the call in flight, 0 when none */
 } worker_res_t;
 
 typedef struct rank_job {
@@ -191,6 +192,7 @@ static void on_worker(gw_worker_t *w, const Recsys__V1__WorkerReply *reply, cons
 {
     rank_job_t *j = arg;
     worker_res_t *res = &j->res[w == &j->rk->workers->w[GW_CONTENT] ? GW_CONTENT : GW_CF];
+    res->call_id = 0;
     if (reply == NULL) {
         job_reason(j, reason);
     } else if (reply->error != NULL &&
@@ -225,15 +227,46 @@ static void ask(rank_job_t *j, gw_worker_id_t id, Recsys__V1__WorkerRequest *req
     char reason[256];
     j->res[id].asked = true;
     j->pending++;
-    if (gw_worker_call(j->rk->workers, id, req, on_worker, j, reason, sizeof reason) == 0) {
+    /* A request deadline (gRPC's grpc-timeout) caps the worker's: the call
+     * gets 90% of what is left, so a late worker still leaves time for a
+     * degraded answer from the others before the caller gives up. */
+    int cap_ms = 0;
+    uint64_t deadline = httpsrv_req_deadline(j->req), now = uv_hrtime();
+    if (deadline != 0) {
+        uint64_t left_ms = deadline > now ? (deadline - now) / 1000000 * 9 / 10 : 0;
+        cap_ms = left_ms > 3600000 ? 0 : left_ms > 0 ? (int)left_ms : 1;
+    }
+    if (j->req != NULL)
+        req->trace_id = (char *)httpsrv_req_trace_id(j->req);
+    j->res[id].call_id = gw_worker_call(j->rk->workers, id, req, cap_ms, on_worker, j, reason, sizeof reason);
+    if (j->res[id].call_id == 0) {
         j->pending--;
         job_reason(j, reason);
     }
 }
 
 /* Sends the requests; finishes at once when no worker could be asked. */
+/* The client went away (connection closed, gRPC call cancelled): withdraw
+ * the worker calls still out; their callbacks run now with a reason and the
+ * job finishes, its answer dropped. A job computing a cache flight keeps
+ * going: other requests wait on its answer. */
+static void job_abandoned(void *arg)
+{
+    rank_job_t *j = arg;
+    if (j->flight != NULL && gw_cache_flight_waiters(j->flight) > 1)
+        return;
+    j->pending++; /* the job must outlive the loop */
+    for (int i = 0; i < GW_NWORKERS; i++)
+        if (j->res[i].call_id != 0)
+            gw_worker_cancel(j->rk->workers, (gw_worker_id_t)i, j->res[i].call_id, "request cancelled by the client");
+    if (--j->pending == 0)
+        finish(j);
+}
+
 static void dispatch(rank_job_t *j, Recsys__V1__WorkerRequest *req[GW_NWORKERS])
 {
+    if (j->req != NULL)
+        httpsrv_req_on_abandon(j->req, job_abandoned, j);
     j->pending = 1; /* held until every call is out, so a completion cannot finish early */
     for (int i = 0; i < GW_NWORKERS; i++)
         if (req[i] != NULL)
@@ -351,7 +384,8 @@ static int stored_respond(httpsrv_req_t *r, gw_encoding_t enc, const void *v, si
     size_t n;
     if (gw_cache_answer_body(v, len, enc, cached, request_id, &body, &n) != 0)
         return -1;
-    httpsrv_respond_owned(r, 200, enc == GW_ENC_JSON ? GW_CT_JSON : GW_CT_PROTO, body, n);
+    httpsrv_req_note(r, "cache", cached ? "hit" : "miss");
+    gw_respond_body(r, enc, body, n);
     return 0;
 }
 
@@ -381,6 +415,8 @@ static void answer(rank_job_t *j, ProtobufCMessage *resp, protobuf_c_boolean *ca
 
 static void finish(rank_job_t *j)
 {
+    if (j->req != NULL)
+        httpsrv_req_on_abandon(j->req, NULL, NULL);
     gw_rank_t *rk = j->rk;
     const gw_catalog_t *cat = rk->cat;
     err_t err;
@@ -434,7 +470,8 @@ static void finish(rank_job_t *j)
     long n = blend_merge(rk->blend, j->has_override ? &j->override : NULL, hist, j->hist.nrated > 0, lists, k, ws, ws_bytes, out,
                          &used, &err);
     if (n < 0) {
-        log_kv(LOG_ERROR, "blend failed", "error", err.msg, NULL);
+        log_kv(LOG_ERROR, "blend failed", "error", err.msg, "trace_id",
+               j->req != NULL ? httpsrv_req_trace_id(j->req) : "", NULL);
         job_fail(j, GW_INTERNAL, err.msg);
         return;
     }
@@ -450,6 +487,8 @@ static void finish(rank_job_t *j)
     if (fallback && any_failed && !any_ok)
         job_reason(j, "answered from popularity: no model answered");
     bool degraded = any_failed;
+    if (j->req != NULL && degraded)
+        httpsrv_req_note(j->req, "degraded", "true");
 
     /* Score answers every known candidate: those no weighted list held come
      * last, by popularity, with score 0. */
@@ -707,7 +746,8 @@ static void on_recent(void *arg, const gw_feedback_recent_event_t *ev, size_t n,
     rank_job_t *j = arg;
     Recsys__V1__RecommendRequest *m = (Recsys__V1__RecommendRequest *)j->in;
     if (error != NULL)
-        log_kv(LOG_DEBUG, "recent feedback not read; recommending without it", "error", error, NULL);
+        log_kv(LOG_DEBUG, "recent feedback not read; recommending without it", "error", error, "trace_id",
+               httpsrv_req_trace_id(j->req), NULL);
     if (n > 0 && ev != NULL) {
         err_t err;
         if (recommend_history(j, m, ev, n, &err) != 0) {

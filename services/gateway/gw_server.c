@@ -28,6 +28,8 @@
 #include "services/gateway/gw_cache.h"
 #include "services/gateway/gw_catalog.h"
 #include "services/gateway/gw_feedback.h"
+#include "services/gateway/gw_grpc.h"
+#include "services/gateway/gw_grpc_svc.h"
 #include "services/gateway/gw_rank.h"
 #include "services/gateway/gw_request.h"
 #include "services/gateway/gw_static.h"
@@ -67,6 +69,7 @@ struct gw {
      * blend, and the cache (Recommend and SimilarItems answers) and feedback
      * store (AddFeedback, recent events for fold-in), both NULL without Redis. */
     gw_rank_t rank;
+    gw_grpc_svc_t grpc_svc; /* health and reflection */
 };
 
 static const char *const gw_method_names[GW_NMETHODS] = {"Recommend", "SimilarItems", "Score",
@@ -337,6 +340,26 @@ static void on_twirp(httpsrv_req_t *r, void *ud)
     run_method(gw, ru->method, r, enc, m);
 }
 
+/* /recsys.v1.Recommender/<Method>: the same methods as Twirp protobuf; the
+ * message is only unwrapped from gRPC's frame first (gw_grpc.h), and the
+ * answer wrapped again by gw_respond_* seeing a gRPC request. */
+static void on_grpc(httpsrv_req_t *r, void *ud)
+{
+    route_ud_t *ru = ud;
+    gw_t *gw = ru->gw;
+    const char *body;
+    size_t len;
+    if (gw_grpc_unwrap(r, &body, &len) != 0)
+        return;
+    err_t err;
+    ProtobufCMessage *m = gw_decode(method_input[ru->method], GW_ENC_PROTO, body, len, &gw->json_lim, &err);
+    if (m == NULL) {
+        gw_respond_error(r, GW_MALFORMED, err.msg, NULL);
+        return;
+    }
+    run_method(gw, ru->method, r, GW_ENC_PROTO, m);
+}
+
 static void on_rest_recommend(httpsrv_req_t *r, void *ud)
 {
     err_t err;
@@ -480,6 +503,7 @@ gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_regis
     gw->reg = reg;
     gw->pid = (unsigned)getpid();
     gw->api_key = cfg_str(cfg, "api-key");
+    gw->grpc_svc = (gw_grpc_svc_t){gw_ready, gw};
     gw->rank = (gw_rank_t){.cat = cat, .workers = &gw->workers, .limits = &gw->limits, .blend = &gw->blend,
                            .request_id = rank_request_id, .request_id_ud = gw};
     pbjson_opts_t jo;
@@ -502,6 +526,7 @@ gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_regis
         "/twirp/recsys.v1.Recommender/GetItem",   "/twirp/recsys.v1.Recommender/SearchItems",
     };
     route_ud_t *uds = calloc(GW_NMETHODS, sizeof *uds);
+    char gpath[80];
     if (uds == NULL) {
         gw_free(gw);
         err_set(err, "out of memory");
@@ -512,13 +537,17 @@ gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_regis
     for (int m = 0; m < GW_NMETHODS && rc == 0; m++) {
         uds[m] = (route_ud_t){gw, (gw_method_t)m};
         rc = httpsrv_route(gw->http, "POST", paths[m], on_twirp, &uds[m], err);
+        snprintf(gpath, sizeof gpath, "/recsys.v1.Recommender/%s", gw_method_names[m]);
+        if (rc == 0)
+            rc = httpsrv_route(gw->http, "POST", gpath, on_grpc, &uds[m], err);
     }
     if (rc != 0 || httpsrv_route(gw->http, "GET", "/v1/users/{id}/recommendations", on_rest_recommend, gw, err) != 0 ||
         httpsrv_route(gw->http, "GET", "/v1/items/{id}/similar", on_rest_similar, gw, err) != 0 ||
         httpsrv_route(gw->http, "GET", "/v1/items/{id}", on_rest_item, gw, err) != 0 ||
         httpsrv_route(gw->http, "GET", "/v1/items", on_rest_search, gw, err) != 0 ||
         httpsrv_route(gw->http, "POST", "/v1/feedback", on_rest_feedback, gw, err) != 0 ||
-        gw_static_routes(gw->http, cfg, err) != 0) {
+        gw_static_routes(gw->http, cfg, err) != 0 ||
+        gw_grpc_svc_register(gw->http, &gw->grpc_svc, err) != 0) {
         gw_free(gw);
         return NULL;
     }

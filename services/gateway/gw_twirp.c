@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "common/text/utf8.h"
+#include "services/gateway/gw_grpc.h"
 
 static const struct {
     const char *name;
@@ -99,6 +100,10 @@ char *gw_error_json(gw_code_t code, const char *msg, const char *const *meta, si
 
 void gw_respond_error(httpsrv_req_t *r, gw_code_t code, const char *msg, const char *const *meta)
 {
+    if (gw_grpc_is(r)) {
+        gw_grpc_respond_status(r, gw_grpc_code(code), msg);
+        return;
+    }
     size_t n = 0;
     char *body = gw_error_json(code, msg, meta, &n);
     if (body == NULL) {
@@ -240,5 +245,13 @@ void gw_respond_message(httpsrv_req_t *r, const ProtobufCMessage *m, gw_encoding
         gw_respond_error(r, GW_INTERNAL, err.msg, NULL);
         return;
     }
-    httpsrv_respond_owned(r, 200, enc == GW_ENC_JSON ? GW_CT_JSON : GW_CT_PROTO, body, len);
+    gw_respond_body(r, enc, body, len);
+}
+
+void gw_respond_body(httpsrv_req_t *r, gw_encoding_t enc, char *body, size_t len)
+{
+    if (gw_grpc_is(r))
+        gw_grpc_respond_owned(r, body, len);
+    else
+        httpsrv_respond_owned(r, 200, enc == GW_ENC_JSON ? GW_CT_JSON : GW_CT_PROTO, body, len);
 }

@@ -85,6 +85,10 @@ ProtobufCMessage *gw_decode(const ProtobufCMessageDescriptor *d, gw_encoding_t e
 int gw_encode(const ProtobufCMessage *m, gw_encoding_t enc, char **out, size_t *len, err_t *err);
 /* Answers r with m (200) in enc, or internal when it cannot be encoded. */
 void gw_respond_message(httpsrv_req_t *r, const ProtobufCMessage *m, gw_encoding_t enc);
+/* Answers r with an encoded answer (body taken over). A gRPC request
+ * (gw_grpc.h) gets the protobuf framed, with its status in trailers; errors
+ * through gw_respond_error likewise become gRPC statuses. */
+void gw_respond_body(httpsrv_req_t *r, gw_encoding_t enc, char *body, size_t len);
 
 /* True when every string field of m (recursively) is valid UTF-8. Writes
  * the path of the first bad field into path[size] otherwise. */

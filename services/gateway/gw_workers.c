@@ -43,6 +43,7 @@ struct gw_call {
     bool is_poll;
     uint64_t id;          /* rpc id once sent */
     call_t *prev, *next;  /* in w->calls (requests only) */
+    int cap_ms;           /* > 0: the caller's deadline is nearer than the worker's */
 };
 
 static void unlink_call(call_t *c)
@@ -167,7 +168,8 @@ static uint64_t send_call(gw_workers_t *ws, gw_worker_t *w, Recsys__V1__WorkerRe
                           size_t size)
 {
     req->request_id = ++w->next_id;
-    req->deadline_ms = w->deadline_ms;
+    int deadline_ms = c->cap_ms > 0 && c->cap_ms < w->deadline_ms ? c->cap_ms : w->deadline_ms;
+    req->deadline_ms = deadline_ms;
     size_t n = recsys__v1__worker_request__get_packed_size(req);
     uint8_t stackbuf[4096];
     uint8_t *buf = n <= sizeof stackbuf ? stackbuf : malloc(n);
@@ -177,7 +179,7 @@ static uint64_t send_call(gw_workers_t *ws, gw_worker_t *w, Recsys__V1__WorkerRe
         return 0;
     }
     recsys__v1__worker_request__pack(req, buf);
-    uint64_t id = rpc_group_call(w->rpc, buf, n, w->deadline_ms, on_done, c);
+    uint64_t id = rpc_group_call(w->rpc, buf, n, deadline_ms, on_done, c);
     if (buf != stackbuf)
         free(buf);
     if (id == 0) {
@@ -195,8 +197,8 @@ static uint64_t send_call(gw_workers_t *ws, gw_worker_t *w, Recsys__V1__WorkerRe
     return id;
 }
 
-uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerRequest *req, gw_worker_cb cb,
-                        void *arg, char *reason, size_t size)
+uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerRequest *req, int cap_ms,
+                        gw_worker_cb cb, void *arg, char *reason, size_t size)
 {
     gw_worker_t *w = &ws->w[id];
     if (ws->closing) {
@@ -218,8 +220,25 @@ uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerR
         snprintf(reason, size, "%s: out of memory", w->name);
         return 0;
     }
-    *c = (call_t){.ws = ws, .w = w, .cb = cb, .arg = arg, .is_poll = false};
+    *c = (call_t){.ws = ws, .w = w, .cb = cb, .arg = arg, .is_poll = false, .cap_ms = cap_ms};
     return send_call(ws, w, req, c, reason, size);
+}
+
+int gw_worker_cancel(gw_workers_t *ws, gw_worker_id_t id, uint64_t call_id, const char *why)
+{
+    gw_worker_t *w = &ws->w[id];
+    call_t *c = w->calls;
+    while (c != NULL && c->id != call_id)
+        c = c->next;
+    if (c == NULL || rpc_group_cancel(w->rpc, c->id) != 0)
+        return -1; /* completed, or completing now: its callback answers */
+    unlink_call(c);
+    char reason[200];
+    snprintf(reason, sizeof reason, "%s: %s", w->name, why);
+    metrics_counter_inc(w->cancelled);
+    c->cb(w, NULL, reason, c->arg);
+    free(c);
+    return 0;
 }
 
 static void poll_one(gw_workers_t *ws, gw_worker_t *w)
@@ -265,7 +284,7 @@ static int setup_metrics(gw_workers_t *ws, metrics_registry_t *reg, err_t *err)
                                                      "Latency of calls to each worker (send to reply).", wl, NULL, 0,
                                                      err);
     metrics_family_t *res = metrics_counter_family(reg, "recsys_gateway_worker_calls_total",
-                                                   "Calls to each worker by result (ok, timeout, error, skipped_down).",
+                                                   "Calls to each worker by result (ok, timeout, error, skipped_down, cancelled).",
                                                    wr, err);
     metrics_family_t *up = metrics_gauge_family(reg, "recsys_gateway_worker_up",
                                                 "1 when the worker answered its last model-info poll.", wl, err);
@@ -284,6 +303,7 @@ static int setup_metrics(gw_workers_t *ws, metrics_registry_t *reg, err_t *err)
         w->timeouts = metrics_counter_get(res, (const char *[]){w->name, "timeout"});
         w->errors = metrics_counter_get(res, (const char *[]){w->name, "error"});
         w->skipped = metrics_counter_get(res, (const char *[]){w->name, "skipped_down"});
+        w->cancelled = metrics_counter_get(res, (const char *[]){w->name, "cancelled"});
     }
     return 0;
 }

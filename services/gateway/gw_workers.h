@@ -64,7 +64,7 @@ typedef struct gw_worker {
     int timeouts_in_a_row;
     struct gw_call *calls; /* requests sent and not completed (not polls) */
     metrics_histogram_t *latency;
-    metrics_counter_t *ok, *timeouts, *errors, *skipped;
+    metrics_counter_t *ok, *timeouts, *errors, *skipped, *cancelled;
     metrics_gauge_t *up_gauge, *replicas_gauge;
 } gw_worker_t;
 
@@ -97,11 +97,15 @@ void gw_workers_close(gw_workers_t *ws, void (*closed)(void *ud), void *ud);
 /* reply: NULL on failure, with reason; valid only during the callback. */
 typedef void (*gw_worker_cb)(gw_worker_t *w, const Recsys__V1__WorkerReply *reply, const char *reason, void *arg);
 
-/* Starts a call; cb runs exactly once on the loop, later (never inside this
+/* Starts a call with the worker's deadline, or cap_ms when that is nearer
+ * (> 0: the request's own deadline, e.g. gRPC's grpc-timeout); cb runs exactly once on the loop, later (never inside this
  * function). Returns the rpc id, or 0 when nothing was sent (worker down,
  * gateway closing, out of memory): then cb never runs and the reason is in
  * reason[size]. */
-uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerRequest *req, gw_worker_cb cb,
-                        void *arg, char *reason, size_t size);
+uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerRequest *req, int cap_ms,
+                        gw_worker_cb cb, void *arg, char *reason, size_t size);
+/* Withdraws a call in flight (its client went away): its callback runs now,
+ * with "<worker>: why" as the reason. -1 when the call has completed. */
+int gw_worker_cancel(gw_workers_t *ws, gw_worker_id_t id, uint64_t call_id, const char *why);
 
 #endif

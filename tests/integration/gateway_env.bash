@@ -55,14 +55,15 @@ start_redis() {
 have_workers() { [ -x "$BIN/recsys-content" ] && [ -x "$BIN/recsys-cf" ]; }
 
 start_content() {
-    "$BIN/recsys-content" serve --data "$T/data" --listen "tcp://127.0.0.1:$CONTENT_PORT" --admin-port 0 \
+    "$BIN/recsys-content" serve --data "$T/data" --listen "tcp://127.0.0.1:$CONTENT_PORT" --admin-port 0 ${WORKER_FLAGS:-} \
         2>>"$T/content.log" &
     CONTENT_PID=$!
     PIDS+=($CONTENT_PID)
 }
 
 start_cf() {
-    "$BIN/recsys-cf" serve --data "$T/data" --listen "tcp://127.0.0.1:$CF_PORT" --admin-port 0 2>>"$T/cf.log" &
+    "$BIN/recsys-cf" serve --data "$T/data" --listen "tcp://127.0.0.1:$CF_PORT" --admin-port 0 ${WORKER_FLAGS:-} \
+        2>>"$T/cf.log" &
     CF_PID=$!
     PIDS+=($CF_PID)
 }
