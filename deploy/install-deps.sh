@@ -2,6 +2,9 @@
 # Installs every Debian 12 package recsys needs to build, test and run.
 # Idempotent: packages already present are skipped, so a second run is quick.
 # Usage: deploy/install-deps.sh [--runtime-only]
+# The container tools (podman with runc, buildah, debootstrap for a base image
+# when no registry answers, the CNI dnsname plugin for compose service names)
+# serve tests/integration/container.sh and compose.sh.
 set -euo pipefail
 
 build_pkgs=(
@@ -12,7 +15,15 @@ build_pkgs=(
   redis-server redis-tools
   nghttp2-client protobuf-compiler protobuf-compiler-grpc python3-grpcio python3-protobuf prometheus
   python3 python3-yaml jq python3-jsonschema docker-compose curl ca-certificates
+  chromium
+  libnss-wrapper
+  podman buildah runc debootstrap golang-github-containernetworking-plugin-dnsname
 )
+# The web page's browser test (tests/integration/web_browser.sh) drives
+# chromium with playwright-core from npm: Debian's node and npm unless a node
+# with npm is installed already (another vendor's nodejs package ships its own
+# npm, which Debian's npm package would conflict with).
+if ! command -v npm >/dev/null 2>&1; then build_pkgs+=(nodejs npm); fi
 runtime_pkgs=(redis-server redis-tools libnghttp2-14 curl ca-certificates)
 
 pkgs=("${build_pkgs[@]}")

@@ -8,7 +8,8 @@
 # Usage: deploy/local.sh up|down|status|examples [options]
 #   up         install packages (deploy/install-deps.sh), build (release, build/),
 #              write the demo data, start everything, wait until every /readyz
-#              answers 200, print example calls (each one tried once)
+#              answers 200, print the web page's URL, then example calls
+#              (each one tried once)
 #   down       SIGTERM each started process (gateway, workers, redis), wait
 #              for it to exit (SIGKILL after RECSYS_STOP_TIMEOUT seconds)
 #   status     each process: pid, alive, /readyz
@@ -18,6 +19,9 @@
 #                                        instead of the demo data
 #   --tmdb DIR        RECSYS_TMDB        join this TMDB 5000 directory onto a
 #                                        MovieLens CSV --data (links.csv tmdbId)
+#   --tmdb-tags FILE  RECSYS_TMDB_TAGS   the notebook's processed_movies.csv:
+#                                        cast and director for the join when
+#                                        the TMDB directory has no credits file
 #   --no-install      RECSYS_NO_INSTALL=1  never call apt-get
 #   --bin-dir DIR     RECSYS_BIN_DIR     use these binaries, do not build
 #   --build-dir DIR   RECSYS_BUILD_DIR   build here (default: build/)
@@ -36,11 +40,12 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROG="deploy/local.sh"
 
 die() { echo "$PROG: $*" >&2; exit 1; }
-usage() { sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,36p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 cmd=""
 data=${RECSYS_DATA:-}
 tmdb=${RECSYS_TMDB:-}
+tmdb_tags=${RECSYS_TMDB_TAGS:-}
 no_install=${RECSYS_NO_INSTALL:-0}
 bin_dir=${RECSYS_BIN_DIR:-}
 build_dir=${RECSYS_BUILD_DIR:-$REPO/build}
@@ -56,6 +61,8 @@ while [ $# -gt 0 ]; do
         --data=*) data=${1#*=} ;;
         --tmdb) tmdb=${2:?--tmdb needs a directory}; shift ;;
         --tmdb=*) tmdb=${1#*=} ;;
+        --tmdb-tags) tmdb_tags=${2:?--tmdb-tags needs a file}; shift ;;
+        --tmdb-tags=*) tmdb_tags=${1#*=} ;;
         --no-install) no_install=1 ;;
         --bin-dir) bin_dir=${2:?--bin-dir needs a directory}; shift ;;
         --bin-dir=*) bin_dir=${1#*=} ;;
@@ -239,6 +246,7 @@ do_status() {
             echo "$name: not running"
         fi
     done
+    echo "web page: http://127.0.0.1:$HTTP_PORT/"
     echo "gateway: http://127.0.0.1:$HTTP_PORT  (admin http://127.0.0.1:$GW_ADMIN)  state: $state"
     [ "$running" = "${#COMPONENTS[@]}" ]
 }
@@ -363,6 +371,13 @@ do_up() {
         tmdb=$(cd "$tmdb" && pwd)
         tmdb_opt=(--tmdb "$tmdb")
         echo "joining TMDB metadata from $tmdb (see recsys-data info --data $data --tmdb $tmdb)"
+        if [ -n "$tmdb_tags" ]; then
+            [ -f "$tmdb_tags" ] || die "--tmdb-tags $tmdb_tags is not a file"
+            tmdb_tags=$(cd "$(dirname "$tmdb_tags")" && pwd)/$(basename "$tmdb_tags")
+            tmdb_opt+=(--tmdb-tags "$tmdb_tags")
+        fi
+    elif [ -n "$tmdb_tags" ]; then
+        die "--tmdb-tags needs --tmdb (the tags only add cast and director to the TMDB join)"
     fi
 
     # A catalog without ratings (TMDB 5000): nothing for CF to learn from, so
@@ -433,6 +448,13 @@ EOF
         fi
         sleep 0.2
     done
+    # The page first: what a person opens (it needs the gateway only).
+    local page="http://127.0.0.1:$HTTP_PORT/"
+    if [ "$(http_code "$page")" = 200 ]; then
+        echo "web page: $page   <- open it in a browser"
+    else
+        echo "web page: $page is not served (HTTP $(http_code "$page"); RECSYS_WEB_PAGE=false?)"
+    fi
     echo "ready: gateway http://127.0.0.1:$HTTP_PORT, admin http://127.0.0.1:$GW_ADMIN;" \
         "content tcp://127.0.0.1:$CONTENT_PORT (admin $CONTENT_ADMIN);" \
         "cf tcp://127.0.0.1:$CF_PORT (admin $CF_ADMIN); redis 127.0.0.1:$REDIS_PORT"

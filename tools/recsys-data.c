@@ -656,7 +656,8 @@ static void cmd_info(const dataset_t *ds, double ms)
            (unsigned long long)ds->links_without_tmdb);
     if (ds->tmdb.joined) {
         const dataset_tmdb_join_t *t = &ds->tmdb;
-        printf("tmdb_records\t%u\t(credits: %s)\n", t->records, t->credits ? "yes" : "no");
+        printf("tmdb_records\t%u\t(credits: %s)\n", t->records,
+               t->credits ? "yes" : t->tags ? "seed tags" : "no");
         printf("tmdb_linked_items\t%u\t(items with a tmdbId)\n", t->linked);
         printf("tmdb_matched_items\t%u\t(%.1f%% of %u items; %u TMDB records used, %u items "
                "share a record)\n",
@@ -669,6 +670,10 @@ static void cmd_info(const dataset_t *ds, double ms)
                (unsigned long long)t->ratings);
         printf("tmdb_items_gained\toverview %u\tkeywords %u\tcast %u\tdirectors %u\n",
                t->with_overview, t->with_keywords, t->with_cast, t->with_directors);
+        if (t->tags)
+            printf("tmdb_seed_tags\t%u\t(matched items with a seed-tags row; %u did not fit their "
+                   "record)\n",
+                   t->tags_used, t->tags_mismatched);
     }
     if (ds->ratings) {
         const ratings_t *r = ds->ratings;

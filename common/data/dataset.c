@@ -40,6 +40,12 @@ const cfg_option_t dataset_options[] = {
      "without a match keep their MovieLens data; a TMDB id linked by several items joins each; "
      "a layout without links.csv is an error.",
      0, 0},
+    {"tmdb-tags", CFG_STRING, NULL,
+     "The TMDB notebook's processed_movies.csv (movie_id,title,tags, e.g. "
+     "../shared/data/tmdb-5000-seed-tags/processed_movies.csv): when the --tmdb directory has no "
+     "tmdb_5000_credits.csv, each joined record's cast (3) and director are read off its tags (the "
+     "tokens after its overview, genre and keyword tokens). Needs --tmdb.",
+     0, 0},
     CFG_END,
 };
 
@@ -54,6 +60,8 @@ void dataset_opts_from_cfg(const cfg_t *cfg, dataset_opts_t *opts)
     opts->extra_ratings = (xr && xr[0]) ? xr : NULL;
     const char *tm = cfg_str(cfg, "tmdb");
     opts->tmdb = (tm && tm[0]) ? tm : NULL;
+    const char *tt = cfg_str(cfg, "tmdb-tags");
+    opts->tmdb_tags = (tt && tt[0]) ? tt : NULL;
 }
 
 /* ---- load ---- */
@@ -97,9 +105,12 @@ static void tmdb_coverage(dataset_t *ds, const unsigned char *matched, const cha
         snprintf(b[4], 32, "n/a (no ratings)");
     }
     snprintf(b[5], 32, "%u", st->shared);
+    snprintf(b[6], 32, "%u", st->with_cast);
+    snprintf(b[7], 32, "%u", st->tags_mismatched);
     log_kv(LOG_INFO, "tmdb join", "tmdb", what, "records", b[0], "linked_items", b[1],
            "matched_items", b[2], "rated_items_matched", b[3], "ratings_covered", b[4],
-           "items_sharing_a_record", b[5], "credits", st->credits ? "yes" : "no", NULL);
+           "items_sharing_a_record", b[5], "credits", st->credits ? "yes" : st->tags ? "seed tags" : "no",
+           "items_with_cast", b[6], "seed_tags_mismatched", b[7], NULL);
 }
 
 static int load_src(const ds_src_t *src, const char *path, dataset_layout_t layout,
@@ -146,6 +157,9 @@ static int load_src(const ds_src_t *src, const char *path, dataset_layout_t layo
     ds_src_t tsrc = {opts->tmdb, opts->tmdb_files, opts->tmdb_nfiles};
     bool tmdb = opts->tmdb_nfiles > 0 || (opts->tmdb && opts->tmdb[0]);
     unsigned char *matched = NULL;
+    if (rc == 0 && !tmdb && opts->tmdb_tags && opts->tmdb_tags[0])
+        rc = err_set(err, "tmdb-tags %s: given without --tmdb (the tags only add credits to a TMDB join)",
+                     opts->tmdb_tags);
     if (rc == 0 && tmdb) {
         if (opts->tmdb_nfiles > 0)
             tsrc.dir = NULL;

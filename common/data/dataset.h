@@ -146,6 +146,11 @@ typedef struct dataset_opts {
      * tmdb_5000_credits.csv) joined onto the catalog through links.csv
      * tmdbId (NULL or "": none); see "Joining TMDB 5000" below. */
     const char *tmdb;
+    /* The TMDB notebook's processed_movies.csv (movie_id,title,tags): when
+     * the tmdb directory has no tmdb_5000_credits.csv, the join takes each
+     * record's cast and director from the tags (dataset_tmdbtags.c). NULL
+     * or "": none. Given without tmdb: an error. */
+    const char *tmdb_tags;
     /* In-memory TMDB files used instead of the tmdb directory when
      * tmdb_nfiles > 0 (tests, fuzzing). */
     const dataset_file_t *tmdb_files;
@@ -165,6 +170,9 @@ typedef struct dataset_tmdb_join {
     uint32_t with_keywords;   /* matched items that got keywords */
     uint32_t with_cast;       /* matched items that got cast (credits only) */
     uint32_t with_directors;  /* matched items that got directors (credits only) */
+    bool tags;                /* cast and directors came from opts.tmdb_tags */
+    uint32_t tags_used;       /* matched items whose record has a seed-tags row */
+    uint32_t tags_mismatched; /* ... whose row did not fit the record (skipped) */
     uint32_t rated_items;     /* items with at least one rating */
     uint32_t rated_matched;   /* of those, matched */
     uint64_t ratings;         /* ratings loaded (after extra ratings) */

@@ -27,7 +27,81 @@ static int copy_list(catalog_t *c, uint32_t i, const catalog_t *tc, uint32_t j, 
     return n > 0;
 }
 
-static int join(dataset_t *ds, const catalog_t *tc, unsigned char *matched, err_t *err)
+/* The seed-tags rows by movie id (opts.tmdb_tags). */
+typedef struct seed {
+    dataset_seed_tags_t *tags;
+    idmap_t *ids;    /* movie_id -> slot */
+    uint32_t *row;   /* slot -> its first row */
+    uint32_t max_cast;
+} seed_t;
+
+static void seed_free(seed_t *sd)
+{
+    idmap_free(sd->ids);
+    free(sd->row);
+    dataset_seed_tags_free(sd->tags);
+}
+
+static int seed_read(seed_t *sd, const char *path, uint32_t max_cast, err_t *err)
+{
+    memset(sd, 0, sizeof *sd);
+    sd->max_cast = max_cast;
+    if (dataset_seed_tags_read(path, &sd->tags, err) != 0) {
+        err_prefix(err, "tmdb-tags");
+        return -1;
+    }
+    sd->ids = idmap_new();
+    sd->row = malloc((sd->tags->n ? sd->tags->n : 1) * sizeof *sd->row);
+    if (sd->ids == NULL || sd->row == NULL)
+        return err_set(err, "out of memory");
+    for (size_t r = 0; r < sd->tags->n; r++) {
+        const char *id = sd->tags->rows[r].movie_id;
+        uint32_t slot;
+        /* the notebook's title join repeated a few movies: the first row counts */
+        int added = idmap_intern(sd->ids, id, strlen(id), &slot);
+        if (added < 0)
+            return err_set(err, "out of memory");
+        if (added)
+            sd->row[slot] = (uint32_t)r;
+    }
+    return 0;
+}
+
+/* Appends the cast and director a seed-tags row gives record j onto item
+ * i; 0, or -1 out of memory. */
+static int copy_seed_credits(dataset_t *ds, uint32_t i, const catalog_t *tc, uint32_t j,
+                             const seed_t *sd, err_t *err)
+{
+    dataset_tmdb_join_t *st = &ds->tmdb;
+    const char *id = catalog_id(tc, j);
+    uint32_t slot = idmap_find(sd->ids, id, strlen(id));
+    if (slot == IDMAP_NONE)
+        return 0;
+    st->tags_used++;
+    ds_seed_credits_t cr;
+    uint32_t max_cast = sd->max_cast;
+    int rc = ds_tmdb_seed_credits(tc, j, sd->tags->rows[sd->row[slot]].tags, &cr);
+    if (rc == -2)
+        return err_set(err, "out of memory");
+    if (rc != 0) {
+        st->tags_mismatched++;
+        return 0;
+    }
+    size_t ncast = cr.director ? cr.n - 1 : cr.n;
+    for (size_t k = 0; k < cr.n; k++) {
+        bool dir = cr.director && k == cr.n - 1;
+        if (!dir && max_cast && k >= max_cast)
+            continue;
+        if (catalog_list_append(ds->catalog, i, dir ? CATALOG_DIRECTORS : CATALOG_CAST, cr.name[k],
+                                cr.len[k]) != 0)
+            return err_set(err, "out of memory");
+    }
+    st->with_cast += ncast > 0;
+    st->with_directors += cr.director;
+    return 0;
+}
+
+static int join(dataset_t *ds, const catalog_t *tc, const seed_t *sd, unsigned char *matched, err_t *err)
 {
     catalog_t *c = ds->catalog;
     dataset_tmdb_join_t *st = &ds->tmdb;
@@ -73,6 +147,10 @@ static int join(dataset_t *ds, const catalog_t *tc, unsigned char *matched, err_
         st->with_keywords += (uint32_t)k;
         st->with_cast += (uint32_t)a;
         st->with_directors += (uint32_t)d;
+        if (sd && copy_seed_credits(ds, i, tc, j, sd, err) != 0) {
+            rc = -1;
+            break;
+        }
         catalog_set_votes(c, i, catalog_vote_average(tc, j), catalog_vote_count(tc, j),
                           catalog_popularity(tc, j));
         if (catalog_year(c, i) == 0 && catalog_year(tc, j) != 0)
@@ -121,8 +199,17 @@ int ds_join_tmdb(dataset_t *ds, const ds_src_t *tsrc, const char *what, const da
         ds->tmdb.joined = true;
         ds->tmdb.credits = t.has_credits;
         ds->tmdb.records = catalog_size(t.catalog);
-        rc = join(ds, t.catalog, matched, err);
     }
+    /* Credits from the seed tags, only when the directory has none. */
+    seed_t sd;
+    bool use_tags = rc == 0 && !t.has_credits && opts->tmdb_tags && opts->tmdb_tags[0];
+    memset(&sd, 0, sizeof sd);
+    if (use_tags)
+        rc = seed_read(&sd, opts->tmdb_tags, opts->max_cast, err);
+    ds->tmdb.tags = use_tags && rc == 0;
+    if (rc == 0)
+        rc = join(ds, t.catalog, use_tags ? &sd : NULL, matched, err);
+    seed_free(&sd);
     catalog_free(t.catalog);
     return rc;
 }

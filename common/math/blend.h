@@ -13,13 +13,14 @@
  * 1. Weights (w_content, w_cf, w_pop):
  *    - a per-request override (proto BlendWeights) is used as given when
  *      present and not all zero (negative or non-finite: an error);
- *    - otherwise the history-length policy, n = the user's history length:
+ *    - otherwise the policy. For a new user (known to no model: an
+ *      anonymous history, or a user id the training data does not have),
+ *      by the history length n:
  *        w_cf = n / (n + n0),  w_content = n0 / (n + n0),
  *        w_pop = popularity * exp(-n / d)   (d = pop_decay; d = 0: popularity)
- *      for a new user (known to no model: an anonymous history, or a user
- *      id the training data does not have); w_pop = 0 for a known user,
- *      whom CF was trained on
- *      so short histories lean on content, long ones on CF.
+ *      so short histories lean on content and popularity, long ones on CF.
+ *      For a known user, whom CF was trained on: CF alone {0, 1, 0} (any
+ *      content or popularity weight measured below CF on R1 validation).
  *    Under the policy, when one of content and CF has an empty list the other
  *    takes the whole personal share (w_content + w_cf = 1), so popularity
  *    keeps its weight relative to "personal". Otherwise (overrides) a source
@@ -33,10 +34,14 @@
  *      BLEND_RRF     reciprocal rank (k0 + 1) / (k0 + rank), rank 1-based in
  *                    the list (score descending, ties to the lower key), so
  *                    the top item gets 1 (plain RRF scaled by k0 + 1)
+ *      BLEND_MAX     s / max|s| in [-1, 1] (score-level: keeps the gaps
+ *                    between a model's scores); 0 when every score is 0
  * 3. An item missing from a list gets that list's floor: the worst
- *    normalised value of the list (0 for MINMAX and RRF, the minimum z for
- *    ZSCORE): "not in the list" ranks as "at most as good as its last item".
- *    Its reported per-source score is 0 and its presence bit is clear.
+ *    normalised value of the list (0 for MINMAX and RRF, the minimum
+ *    normalised value for ZSCORE and MAX): "not in the list" ranks as
+ *    "at most as good as its last item". Its reported per-source score is
+ *    that floor (0 for an empty list) and its presence bit is clear, so an
+ *    item's score is always sum over s of w_s * source[s].
  *    Items present only in lists of weight 0 are not returned.
  * 4. score = sum over sources of w_s * normalised_s; top-k by score
  *    descending, ties to the lower key. Deterministic: the same input gives
@@ -58,7 +63,7 @@
 
 typedef enum { BLEND_CONTENT = 0, BLEND_CF = 1, BLEND_POPULARITY = 2, BLEND_NSOURCES = 3 } blend_source_t;
 
-typedef enum { BLEND_MINMAX = 0, BLEND_ZSCORE = 1, BLEND_RRF = 2 } blend_method_t;
+typedef enum { BLEND_MINMAX = 0, BLEND_ZSCORE = 1, BLEND_RRF = 2, BLEND_MAX = 3 } blend_method_t;
 
 /* Mirrors proto recsys.v1.BlendWeights. */
 typedef struct blend_weights {
@@ -89,7 +94,7 @@ typedef struct blend_list {
 typedef struct blend_item {
     uint32_t key;
     float score;                  /* blended */
-    float source[BLEND_NSOURCES]; /* normalised per-source score, 0 when absent */
+    float source[BLEND_NSOURCES]; /* normalised per-source score; the list's floor when absent */
     uint8_t present;              /* bit s: the item was in source s's list */
 } blend_item_t;
 
@@ -100,16 +105,16 @@ extern const cfg_option_t blend_options[];
 void blend_params_default(blend_params_t *p);
 /* From a parsed configuration holding blend_options. */
 int blend_params_from_cfg(const cfg_t *cfg, blend_params_t *p, err_t *err);
-/* "minmax", "zscore", "rrf"; parse returns -1 on an unknown name. */
+/* "minmax", "zscore", "rrf", "max"; parse returns -1 on an unknown name. */
 const char *blend_method_name(blend_method_t m);
 int blend_method_parse(const char *s, blend_method_t *out);
 /* -1 with a message when a field is out of range. */
 int blend_params_check(const blend_params_t *p, err_t *err);
 
-/* The weights the history-length policy gives to a history of n items
- * (before empty lists are taken into account; not scaled). known: the
- * user was in the models' training data, so CF already knows them and
- * popularity gets no weight (it still answers when no model has a list). */
+/* The weights the policy gives to a history of n items (before empty lists
+ * are taken into account; not scaled). known: the user was in the models'
+ * training data, so CF alone (content takes over when CF has no list,
+ * popularity when neither has one). */
 void blend_policy_weights(const blend_params_t *p, size_t history_len, bool known, blend_weights_t *out);
 
 /* The weights of SimilarItems by mode (an override for blend_merge):

@@ -9,7 +9,8 @@
  * pending callback with reply == NULL and ac->err set. Debian's adapter
  * returns early on a poll error, so those callbacks never ran.
  *
- * Connection life: connect_start() -> handshake (AUTH, SELECT, PING) ->
+ * Connection life: [re-resolve host, off the loop thread] -> connect_start()
+ * -> handshake (AUTH, SELECT, PING) ->
  * READY. Whatever ends a context (hiredis on an I/O error, or us on a
  * timeout or close) ends in the cleanup hook, which forgets the context and
  * schedules the next attempt. One uv_timer serves the connect deadline and
@@ -71,6 +72,8 @@ struct redisuv {
     redisuv_opts_t o;
     char *host, *unix_path, *password;
     char addr[NI_MAXHOST]; /* resolved numeric address */
+    uv_getaddrinfo_t gai;  /* re-resolution of host before a reconnect */
+    bool resolving;
 
     redisuv_state_t state;
     redisAsyncContext *ac;
@@ -96,7 +99,7 @@ struct redisuv {
 };
 
 const cfg_option_t redisuv_options[] = {
-    {"redis-host", CFG_STRING, "127.0.0.1", "Redis host name or address (resolved once at start-up).", 0, 0},
+    {"redis-host", CFG_STRING, "127.0.0.1", "Redis host name or address (resolved at start-up and again before each reconnect).", 0, 0},
     {"redis-port", CFG_INT, "6379", "Redis TCP port.", 1, 65535},
     {"redis-unix", CFG_STRING, NULL, "Redis unix socket path; when set, used instead of host and port.", 0, 0},
     {"redis-password", CFG_STRING, NULL, "Password sent with AUTH on every connection (empty: none).", 0, 0},
@@ -319,11 +322,57 @@ static void note_failure(redisuv_t *r)
     }
 }
 
+
+/* The address a reconnect dials: host resolved again (off the loop thread),
+ * so a Redis that moved (a Kubernetes Service or pod recreated with a new
+ * address) is found; a failed look-up keeps the last address. */
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    redisuv_t *r = req->data;
+    r->resolving = false;
+    r->open_handles--;
+    if (r->state == REDISUV_CLOSING) {
+        if (res != NULL)
+            uv_freeaddrinfo(res);
+        maybe_finish_close(r);
+        return;
+    }
+    char addr[NI_MAXHOST];
+    if (status == 0 && res != NULL &&
+        getnameinfo(res->ai_addr, res->ai_addrlen, addr, sizeof addr, NULL, 0, NI_NUMERICHOST) == 0) {
+        if (strcmp(addr, r->addr) != 0) {
+            log_kv(LOG_INFO, "redis host resolved to a new address", "host", r->host, "old", r->addr, "new", addr,
+                   NULL);
+            memcpy(r->addr, addr, sizeof addr);
+        }
+    } else if (status != 0) {
+        log_kv(LOG_WARN, "redis host not resolved; keeping the last address", "host", r->host, "address", r->addr,
+               "error", uv_strerror(status), NULL);
+    }
+    if (res != NULL)
+        uv_freeaddrinfo(res);
+    if (r->state == REDISUV_DOWN)
+        connect_start(r);
+}
+
 static void on_retry_timer(uv_timer_t *t)
 {
     redisuv_t *r = t->data;
-    if (r->state == REDISUV_DOWN)
-        connect_start(r);
+    if (r->state != REDISUV_DOWN)
+        return;
+    if (r->unix_path == NULL && !r->resolving) {
+        struct addrinfo hints;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_socktype = SOCK_STREAM;
+        hints.ai_family = strchr(r->addr, ':') != NULL ? AF_UNSPEC : AF_INET; /* IPv4 first, as at start-up */
+        r->gai.data = r;
+        if (uv_getaddrinfo(r->loop, &r->gai, on_resolved, r->host, NULL, &hints) == 0) {
+            r->resolving = true;
+            r->open_handles++;
+            return;
+        }
+    }
+    connect_start(r);
 }
 
 static void schedule_retry(redisuv_t *r, int delay_ms)
@@ -769,6 +818,8 @@ void redisuv_close(redisuv_t *r, void (*done)(void *arg), void *arg)
     r->state = REDISUV_CLOSING;
     r->close_done = done;
     r->close_arg = arg;
+    if (r->resolving)
+        uv_cancel((uv_req_t *)&r->gai); /* on_resolved runs with UV_ECANCELED (or its result) */
     /* In flight: hiredis runs their callbacks with NULL when the context is
      * freed, and on_cmd_reply turns that into "shutting down". */
     if (r->ac != NULL && !r->ac_dying) {

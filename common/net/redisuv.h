@@ -33,9 +33,14 @@
  * hiredis writes with write(2): the process must ignore SIGPIPE (servers do),
  * or a write to a dead Redis kills it.
  *
- * Everything runs on the loop thread. The host name is resolved once, in
- * redisuv_new() (hiredis would call a blocking getaddrinfo on the loop at
- * every attempt); a unix socket path, when given, wins over host and port.
+ * Everything runs on the loop thread. The host name is resolved in
+ * redisuv_new() (a name that does not resolve is a clear start-up error),
+ * and again before each reconnect with uv_getaddrinfo (libuv's thread pool:
+ * hiredis would call a blocking getaddrinfo on the loop), so a Redis whose
+ * address changed (a recreated Kubernetes pod or Service) is found again; a
+ * look-up that fails then keeps the last address. hiredis is always given
+ * the numeric address. A unix socket path, when given, wins over host and
+ * port.
  */
 #ifndef RECSYS_COMMON_REDISUV_H
 #define RECSYS_COMMON_REDISUV_H
@@ -55,7 +60,7 @@
 typedef struct redisuv redisuv_t;
 
 typedef struct redisuv_opts {
-    const char *host;       /* name or address; resolved once at start */
+    const char *host;       /* name or address; resolved at start and before each reconnect */
     int port;
     const char *unix_path;  /* non-NULL and non-empty: use this socket instead */
     const char *password;   /* non-NULL and non-empty: AUTH on every connect */

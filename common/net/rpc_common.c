@@ -113,6 +113,20 @@ rpc_status_t rpc_status_from_nng(int rv)
     }
 }
 
+char *rpc_url_next(char *s, char **save)
+{
+    for (char *tok = strtok_r(s, ",", save); tok != NULL; tok = strtok_r(NULL, ",", save)) {
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        size_t l = strlen(tok);
+        while (l > 0 && (tok[l - 1] == ' ' || tok[l - 1] == '\t'))
+            tok[--l] = '\0';
+        if (l > 0)
+            return tok;
+    }
+    return NULL;
+}
+
 int rpc_dial_urls(nng_socket s, const char *urls, nng_dialer *dialers, int max, int *n_out, err_t *err)
 {
     if (n_out != NULL)
@@ -124,14 +138,7 @@ int rpc_dial_urls(nng_socket s, const char *urls, nng_dialer *dialers, int max, 
         return err_set(err, "rpc: out of memory");
     int n = 0, rc = 0;
     char *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
-        while (*tok == ' ' || *tok == '\t')
-            tok++;
-        size_t l = strlen(tok);
-        while (l > 0 && (tok[l - 1] == ' ' || tok[l - 1] == '\t'))
-            tok[--l] = '\0';
-        if (l == 0)
-            continue;
+    for (char *tok = rpc_url_next(copy, &save); tok != NULL; tok = rpc_url_next(NULL, &save)) {
         /* NONBLOCK: a refused first attempt is retried in the background
          * instead of failing here, so clients may start before servers. */
         if (dialers != NULL && n >= max) {

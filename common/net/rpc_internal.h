@@ -16,6 +16,11 @@ rpc_status_t rpc_status_from_nng(int rv);
 
 #define RPC_MAX_URLS 32
 
+/* The next URL of a comma-separated list being cut up in place (strtok_r
+ * style: s is the list on the first call, NULL after), without the blanks
+ * around it; empty entries are skipped. NULL at the end. */
+char *rpc_url_next(char *s, char **save);
+
 /* Dials each comma-separated URL of urls on s without blocking (so the
  * socket works before the servers exist), keeping up to max dialers in
  * dialers (*n of them); dialers may be NULL. No URL at all is an error. */

@@ -14,6 +14,7 @@
 #include "services/gateway/gw_cache.h"
 #include "services/gateway/gw_feedback.h"
 #include "services/gateway/gw_request.h"
+#include "services/gateway/gw_static.h"
 #include "services/gateway/gw_workers.h"
 
 const cfg_option_t gw_options[] = {
@@ -42,7 +43,8 @@ int gw_add_options(cfg_t *cfg, err_t *err)
         cfg_add(cfg, "data", dataset_options, err) != 0 || cfg_add(cfg, "json", pbjson_options, err) != 0 ||
         cfg_add(cfg, "redis", redisuv_options, err) != 0 ||
         cfg_add(cfg, "cache", gw_cache_options, err) != 0 ||
-        cfg_add(cfg, "feedback", gw_feedback_options, err) != 0 || cfg_add(cfg, "log", log_options, err) != 0)
+        cfg_add(cfg, "feedback", gw_feedback_options, err) != 0 || cfg_add(cfg, "web", gw_static_options, err) != 0 ||
+        cfg_add(cfg, "log", log_options, err) != 0)
         return -1;
     return 0;
 }

@@ -15,7 +15,7 @@
 extern const cfg_option_t gw_options[];
 
 /* Adds every option table the gateway uses (its own, limits, workers, rpc
- * client, http, blend, dataset, json, redis, cache, feedback, log) to cfg. */
+ * client, http, blend, dataset, json, redis, cache, feedback, web, log) to cfg. */
 int gw_add_options(cfg_t *cfg, err_t *err);
 
 #endif

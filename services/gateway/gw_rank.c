@@ -534,6 +534,10 @@ static void finish(rank_job_t *j)
     if (fallback)
         metrics_counter_inc(rk->fallback[j->kind][fb_reason]);
     char *fallback_name = fallback ? "popularity" : "";
+    Recsys__V1__BlendWeights wpb = RECSYS__V1__BLEND_WEIGHTS__INIT;
+    wpb.content = used.content;
+    wpb.cf = used.cf;
+    wpb.popularity = used.popularity;
     metrics_histogram_observe(rk->latency[j->kind], (double)(uv_hrtime() - j->t0) / 1e9);
 
     if (j->kind == GW_RANK_RECOMMEND) {
@@ -546,6 +550,7 @@ static void finish(rank_job_t *j)
         resp.degraded_reasons = j->reasons;
         resp.request_id = j->request_id;
         resp.fallback = fallback_name;
+        resp.weights = &wpb;
         answer(j, &resp.base, &resp.cached, &resp.request_id, degraded);
     } else if (j->kind == GW_RANK_SIMILAR) {
         Recsys__V1__SimilarItemsResponse resp = RECSYS__V1__SIMILAR_ITEMS_RESPONSE__INIT;
@@ -558,6 +563,7 @@ static void finish(rank_job_t *j)
         resp.request_id = j->request_id;
         resp.query_item = scored_item(j, j->query_item, 0, NULL, 0);
         resp.fallback = fallback_name;
+        resp.weights = &wpb;
         answer(j, &resp.base, &resp.cached, &resp.request_id, degraded);
     } else {
         Recsys__V1__ScoreResponse resp = RECSYS__V1__SCORE_RESPONSE__INIT;
@@ -571,6 +577,7 @@ static void finish(rank_job_t *j)
         resp.n_unknown_item_ids = j->nunknown;
         resp.unknown_item_ids = j->unknown;
         resp.fallback = fallback_name;
+        resp.weights = &wpb;
         answer(j, &resp.base, NULL, NULL, degraded);
     }
     job_free(j);

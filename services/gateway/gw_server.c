@@ -32,6 +32,7 @@
 #include "services/gateway/gw_grpc_svc.h"
 #include "services/gateway/gw_rank.h"
 #include "services/gateway/gw_request.h"
+#include "services/gateway/gw_static.h"
 #include "services/gateway/gw_twirp.h"
 #include "services/gateway/gw_workers.h"
 
@@ -545,6 +546,7 @@ gw_t *gw_new(uv_loop_t *loop, const cfg_t *cfg, gw_catalog_t *cat, metrics_regis
         httpsrv_route(gw->http, "GET", "/v1/items/{id}", on_rest_item, gw, err) != 0 ||
         httpsrv_route(gw->http, "GET", "/v1/items", on_rest_search, gw, err) != 0 ||
         httpsrv_route(gw->http, "POST", "/v1/feedback", on_rest_feedback, gw, err) != 0 ||
+        gw_static_routes(gw->http, cfg, err) != 0 ||
         gw_grpc_svc_register(gw->http, &gw->grpc_svc, err) != 0) {
         gw_free(gw);
         return NULL;

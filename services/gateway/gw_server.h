@@ -5,6 +5,7 @@
  * Routes (errors everywhere are Twirp JSON, gw_twirp.h):
  *   POST /twirp/recsys.v1.Recommender/{Recommend,SimilarItems,Score,
  *        AddFeedback,GetItem,SearchItems}   application/json or /protobuf
+ *   GET  /, /assets/{name}                   the web page (gw_static.h; web-page option)
  *   GET  /v1/users/{id}/recommendations?k=&genre=&exclude=&explain=&year_min=&year_max=&include_seen=
  *   GET  /v1/items/{id}/similar?k=&mode=&genre=&exclude=&explain=
  *   GET  /v1/items/{id}

@@ -11,14 +11,23 @@
 
 const cfg_option_t gw_workers_options[] = {
     {"content-url", CFG_STRING, "tcp://127.0.0.1:7101",
-     "nng URL(s) of the content worker; several comma-separated URLs are replicas sharing the load.", 0, 0},
+     "nng URL(s) of the content worker; several comma-separated URLs, and every address a host name resolves to "
+     "(worker-resolve-ms), are replicas sharing the load.",
+     0, 0},
     {"cf-url", CFG_STRING, "tcp://127.0.0.1:7102",
-     "nng URL(s) of the CF worker; several comma-separated URLs are replicas sharing the load.", 0, 0},
+     "nng URL(s) of the CF worker; several comma-separated URLs, and every address a host name resolves to "
+     "(worker-resolve-ms), are replicas sharing the load.",
+     0, 0},
     {"content-deadline-ms", CFG_INT, "250", "Deadline of one call to the content worker, in ms.", 1, 600000},
     {"cf-deadline-ms", CFG_INT, "250", "Deadline of one call to the CF worker, in ms.", 1, 600000},
     {"worker-poll-ms", CFG_INT, "500",
      "Interval of the model-info poll of each worker (readiness, model versions, down detection), in ms.", 10,
      600000},
+    {"worker-resolve-ms", CFG_INT, "5000",
+     "Interval of the re-resolution of the worker URLs' host names, in ms: each address found (e.g. every pod "
+     "behind a Kubernetes headless Service) is dialled as a replica; addresses that appear or go are picked up "
+     "within this time. 0: no discovery, each URL dialled as given (one connection).",
+     0, 3600000},
     {"worker-down-after-timeouts", CFG_INT, "3",
      "Calls in a row that time out before a worker is marked down (skipped, probed until it answers); 0: never.",
      0, 1000000},
@@ -78,7 +87,7 @@ static void mark_down(gw_workers_t *ws, gw_worker_t *w, const char *why)
         call_t *c = list;
         list = c->next;
         c->prev = c->next = NULL; /* off the list, whatever happens next */
-        if (rpc_client_cancel(w->rpc, c->id) != 0)
+        if (rpc_group_cancel(w->rpc, c->id) != 0)
             continue; /* completing right now: on_done will answer it */
         metrics_counter_inc(w->errors);
         c->cb(w, NULL, reason, c->arg);
@@ -114,6 +123,11 @@ static void on_done(const rpc_result_t *res, void *arg)
     if (reply != NULL && reply->model_version != NULL && reply->model_version[0] != '\0' &&
         (reply->error == NULL || reply->error->code == RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_NONE))
         snprintf(w->version, sizeof w->version, "%s", reply->model_version);
+    /* A replica still loading its model: calls go to the others meanwhile. */
+    bool loading = reply != NULL && reply->error != NULL &&
+                   reply->error->code == RECSYS__V1__WORKER_ERROR_CODE__WORKER_ERROR_CODE_UNAVAILABLE;
+    if (loading)
+        rpc_group_hold_current(w->rpc, c->ws->hold_ms);
     if (c->is_poll) {
         w->polling = false;
         if (reply != NULL && (reply->error == NULL ||
@@ -121,6 +135,8 @@ static void on_done(const rpc_result_t *res, void *arg)
             snprintf(w->model_name, sizeof w->model_name, "%s", reply->model_name ? reply->model_name : "");
             set_up(w, true, NULL);
             w->last_error[0] = '\0';
+        } else if (loading && rpc_group_ready(w->rpc) > 0) {
+            poll_one(c->ws, w); /* another replica, not on hold, answers for the worker */
         } else {
             if (reply != NULL)
                 snprintf(reason, sizeof reason, "%s: %s", w->name,
@@ -136,7 +152,7 @@ static void on_done(const rpc_result_t *res, void *arg)
             /* One replica dying closes its calls; the worker is down only
              * when no other replica is connected (a single URL: at once,
              * before nng's pipe count may have caught up). */
-            if (w->replicas <= 1 || rpc_client_connections(w->rpc) == 0)
+            if (rpc_group_replicas(w->rpc) <= 1 || rpc_group_connections(w->rpc) == 0)
                 mark_down(c->ws, w, reason);
         } else if (res->status == RPC_OK) {
             w->timeouts_in_a_row = 0;
@@ -163,11 +179,12 @@ static uint64_t send_call(gw_workers_t *ws, gw_worker_t *w, Recsys__V1__WorkerRe
         return 0;
     }
     recsys__v1__worker_request__pack(req, buf);
-    uint64_t id = rpc_client_call(w->rpc, buf, n, deadline_ms, on_done, c);
+    uint64_t id = rpc_group_call(w->rpc, buf, n, deadline_ms, on_done, c);
     if (buf != stackbuf)
         free(buf);
     if (id == 0) {
-        snprintf(reason, size, "%s: client closed", w->name);
+        snprintf(reason, size, "%s: no replica to call (%s)", w->name,
+                 rpc_group_replicas(w->rpc) == 0 ? "no address known yet" : "closing");
         free(c);
     } else if (!c->is_poll) {
         c->id = id;
@@ -188,7 +205,7 @@ uint64_t gw_worker_call(gw_workers_t *ws, gw_worker_id_t id, Recsys__V1__WorkerR
         snprintf(reason, size, "%s: gateway shutting down", w->name);
         return 0;
     }
-    if (w->up && rpc_client_connections(w->rpc) == 0) {
+    if (w->up && rpc_group_connections(w->rpc) == 0) {
         char why[120];
         snprintf(why, sizeof why, "%s: no connection open", w->name);
         mark_down(ws, w, why);
@@ -213,7 +230,7 @@ int gw_worker_cancel(gw_workers_t *ws, gw_worker_id_t id, uint64_t call_id, cons
     call_t *c = w->calls;
     while (c != NULL && c->id != call_id)
         c = c->next;
-    if (c == NULL || rpc_client_cancel(w->rpc, c->id) != 0)
+    if (c == NULL || rpc_group_cancel(w->rpc, c->id) != 0)
         return -1; /* completed, or completing now: its callback answers */
     unlink_call(c);
     char reason[200];
@@ -247,11 +264,12 @@ static void on_poll(uv_timer_t *t)
     gw_workers_t *ws = t->data;
     for (int i = 0; i < GW_NWORKERS; i++) {
         gw_worker_t *w = &ws->w[i];
-        if (w->up && rpc_client_connections(w->rpc) == 0) {
+        if (w->up && rpc_group_connections(w->rpc) == 0) {
             char why[120];
             snprintf(why, sizeof why, "%s: no connection open", w->name);
             mark_down(ws, w, why);
         }
+        metrics_gauge_set(w->replicas_gauge, rpc_group_replicas(w->rpc));
         poll_one(ws, w);
     }
 }
@@ -270,13 +288,17 @@ static int setup_metrics(gw_workers_t *ws, metrics_registry_t *reg, err_t *err)
                                                    wr, err);
     metrics_family_t *up = metrics_gauge_family(reg, "recsys_gateway_worker_up",
                                                 "1 when the worker answered its last model-info poll.", wl, err);
-    if (lat == NULL || res == NULL || up == NULL)
+    metrics_family_t *reps = metrics_gauge_family(
+        reg, "recsys_gateway_worker_replicas",
+        "Addresses of the worker dialled now (URLs and the addresses their host names resolve to).", wl, err);
+    if (lat == NULL || res == NULL || up == NULL || reps == NULL)
         return -1;
     for (int i = 0; i < GW_NWORKERS; i++) {
         gw_worker_t *w = &ws->w[i];
         const char *l1[] = {w->name};
         w->latency = metrics_histogram_get(lat, l1);
         w->up_gauge = metrics_gauge_get(up, l1);
+        w->replicas_gauge = metrics_gauge_get(reps, l1);
         w->ok = metrics_counter_get(res, (const char *[]){w->name, "ok"});
         w->timeouts = metrics_counter_get(res, (const char *[]){w->name, "timeout"});
         w->errors = metrics_counter_get(res, (const char *[]){w->name, "error"});
@@ -291,6 +313,7 @@ int gw_workers_start(gw_workers_t *ws, uv_loop_t *loop, const cfg_t *cfg, metric
     memset(ws, 0, sizeof *ws);
     ws->loop = loop;
     ws->poll_ms = (int)cfg_int(cfg, "worker-poll-ms");
+    ws->hold_ms = 2 * ws->poll_ms < 1000 ? 1000 : 2 * ws->poll_ms;
     ws->down_after_timeouts = (int)cfg_int(cfg, "worker-down-after-timeouts");
     ws->w[GW_CONTENT].name = "content";
     ws->w[GW_CF].name = "cf";
@@ -298,20 +321,18 @@ int gw_workers_start(gw_workers_t *ws, uv_loop_t *loop, const cfg_t *cfg, metric
     ws->w[GW_CF].deadline_ms = (int)cfg_int(cfg, "cf-deadline-ms");
     if (setup_metrics(ws, reg, err) != 0)
         return -1;
-    rpc_client_opts_t o;
-    rpc_client_opts_default(&o);
-    if (rpc_client_opts_from_cfg(cfg, &o, err) != 0)
+    rpc_group_opts_t o = {.resolve_ms = (int)cfg_int(cfg, "worker-resolve-ms")};
+    rpc_client_opts_default(&o.client);
+    if (rpc_client_opts_from_cfg(cfg, &o.client, err) != 0)
         return -1;
     const char *urls[GW_NWORKERS] = {cfg_str(cfg, "content-url"), cfg_str(cfg, "cf-url")};
     for (int i = 0; i < GW_NWORKERS; i++) {
-        o.urls = urls[i];
-        ws->w[i].replicas = 1;
-        for (const char *p = urls[i]; *p != '\0'; p++)
-            ws->w[i].replicas += *p == ',';
-        if (rpc_client_new(&o, loop, &ws->w[i].rpc, err) != 0) {
+        o.client.urls = urls[i];
+        o.name = ws->w[i].name;
+        if (rpc_group_new(&o, loop, &ws->w[i].rpc, err) != 0) {
             err_prefix(err, "%s worker (%s)", ws->w[i].name, urls[i]);
             for (int j = 0; j < i; j++)
-                rpc_client_close(ws->w[j].rpc, NULL, NULL);
+                rpc_group_close(ws->w[j].rpc, NULL, NULL);
             return -1;
         }
     }
@@ -365,5 +386,5 @@ void gw_workers_close(gw_workers_t *ws, void (*closed)(void *ud), void *ud)
     uv_timer_stop(&ws->poll_timer);
     uv_close((uv_handle_t *)&ws->poll_timer, timer_closed);
     for (int i = 0; i < GW_NWORKERS; i++)
-        rpc_client_close(ws->w[i].rpc, one_closed, ws);
+        rpc_group_close(ws->w[i].rpc, one_closed, ws);
 }

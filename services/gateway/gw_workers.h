@@ -1,7 +1,9 @@
 /*
  * gw_workers.h: the gateway's two model workers (content, cf) as seen over
- * nng: one rpc_client_t per worker (its URL may list replicas), a deadline
- * per worker, health polling and per-worker metrics.
+ * nng: one rpc_group_t per worker (its URLs may list replicas, and each
+ * host name is re-resolved every worker-resolve-ms, every address a replica:
+ * see rpc_group.h), a deadline per worker, health polling and per-worker
+ * metrics.
  *
  * Each worker is polled with a WorkerInfoRequest every poll interval (a
  * uv_timer on the gateway loop). A worker is "up" from the first answered
@@ -25,6 +27,12 @@
  * ("timeout after 200 ms", "unavailable: model not loaded yet", "down").
  * A reply carrying a worker error is given as is (reply->error set): the
  * caller decides (NOT_FOUND is an empty answer, others degrade).
+ *
+ * Replicas: a replica that answers UNAVAILABLE (model not loaded yet, e.g.
+ * a container just started behind a name that lists it before it is
+ * ready) is put on hold for max(1 s, 2 poll intervals): calls and polls go
+ * to the other replicas meanwhile, and a poll it answered is asked again
+ * of another ready replica instead of marking the worker down.
  */
 #ifndef RECSYS_GATEWAY_GW_WORKERS_H
 #define RECSYS_GATEWAY_GW_WORKERS_H
@@ -36,7 +44,7 @@
 #include "common/base/config.h"
 #include "common/base/err.h"
 #include "common/net/metrics.h"
-#include "common/net/rpc.h"
+#include "common/net/rpc_group.h"
 #include "recsys/v1/worker.pb-c.h"
 
 typedef enum { GW_CONTENT = 0, GW_CF = 1, GW_NWORKERS = 2 } gw_worker_id_t;
@@ -45,7 +53,7 @@ struct gw_call;
 
 typedef struct gw_worker {
     const char *name; /* "content", "cf" */
-    rpc_client_t *rpc;
+    rpc_group_t *rpc;    /* its replicas: URLs and the addresses their names resolve to */
     int deadline_ms;
     bool up;
     bool polling;        /* an info call is in flight */
@@ -54,11 +62,10 @@ typedef struct gw_worker {
     char last_error[160];
     uint64_t next_id;
     int timeouts_in_a_row;
-    int replicas;          /* URLs dialled (comma-separated replicas) */
     struct gw_call *calls; /* requests sent and not completed (not polls) */
     metrics_histogram_t *latency;
     metrics_counter_t *ok, *timeouts, *errors, *skipped, *cancelled;
-    metrics_gauge_t *up_gauge;
+    metrics_gauge_t *up_gauge, *replicas_gauge;
 } gw_worker_t;
 
 typedef struct gw_workers {
@@ -66,6 +73,7 @@ typedef struct gw_workers {
     gw_worker_t w[GW_NWORKERS];
     uv_timer_t poll_timer;
     int poll_ms;
+    int hold_ms; /* a replica answering "model not loaded" is skipped this long */
     int down_after_timeouts; /* 0: timeouts never mark a worker down */
     bool closing;
     int closing_pending;
@@ -74,7 +82,7 @@ typedef struct gw_workers {
 } gw_workers_t;
 
 /* content-url, cf-url, content-deadline-ms, cf-deadline-ms, worker-poll-ms,
- * worker-down-after-timeouts. */
+ * worker-resolve-ms, worker-down-after-timeouts. */
 extern const cfg_option_t gw_workers_options[];
 
 /* Opens both clients (they dial in the background) and starts polling.

@@ -80,6 +80,12 @@ RECSYS_HTTP_PORT=$P2 bash "$LOCAL" up --no-install --bin-dir "$BIN" --state "$T/
     fail "up on port $P2: $(tail -n 20 "$T/up2.out")"
 grep -q "curl -s 'http://127.0.0.1:$P1/v1/users/1/recommendations" "$T/up1.out" || fail "no example call printed"
 grep -q -- "-> HTTP 200" "$T/up1.out" || fail "example calls not answered"
+# the web page's URL is the first thing printed once ready, and it answers
+first=$(grep -A1 "waiting for readiness" "$T/up1.out" | tail -n 1)
+[ "$first" = "web page: http://127.0.0.1:$P1/   <- open it in a browser" ] ||
+    fail "first line after readiness is not the page's URL: '$first'"
+[ "$(curl -s -o /dev/null -w '%{http_code} %{content_type}' "http://127.0.0.1:$P1/")" = "200 text/html; charset=utf-8" ] ||
+    fail "the printed page URL does not answer the page"
 ok "two copies up on ports $P1 and $P2, example calls printed and answered"
 
 for P in $P1 $P2; do

@@ -30,16 +30,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do [ -e "$f" ] && { echo "--- $f"; tail -15 "$f"; }; done; exit 1; }
 
-# A free port below the ephemeral range (see gateway_env.bash for why).
-free_port() {
-  local p lo
-  lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2> /dev/null || echo 32768)
-  [ "$lo" -gt 21000 ] || lo=32768
-  while :; do
-    p=$((20000 + RANDOM % (lo - 20000)))
-    if ! (exec 3<> /dev/tcp/127.0.0.1/$p) 2> /dev/null; then echo $p; return; fi
-  done
-}
+source "$(dirname "$0")/free_port.bash"
 
 port=$(free_port)
 redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" > "$tmp/redis.log" 2>&1 &

@@ -27,20 +27,11 @@ done
 [ -x "$BIN/recsys-gateway" ] || skip "no $BIN/recsys-gateway"
 [ -x "$BIN/recsys-gen" ] || skip "no $BIN/recsys-gen"
 
-# A free TCP port on 127.0.0.1 (not listening now; random to avoid clashes
-# between tests running at once). Drawn below the kernel's ephemeral range
-# (net.ipv4.ip_local_port_range, 32768+ by default), where outgoing
-# connections of parallel tests (curl, nng dials, Redis clients) would
-# otherwise take a port between this check and the bind.
-free_port() {
-    local p lo
-    lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-    [ "$lo" -gt 21000 ] || lo=32768
-    while :; do
-        p=$((20000 + RANDOM % (lo - 20000)))
-        if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then echo $p; return; fi
-    done
-}
+source "$(dirname "${BASH_SOURCE[0]}")/free_port.bash"
+
+# metric_sum ADMIN_PORT NAME: the sum of the samples of NAME (a prefix, labels
+# included) on that admin port's /metrics.
+metric_sum() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" 'index($1, m) == 1 {s += $2} END {print s + 0}'; }
 
 "$BIN/recsys-gen" demo --out "$T/data" 2>"$T/gen.log" || fail "recsys-gen demo"
 
@@ -77,16 +68,18 @@ start_cf() {
     PIDS+=($CF_PID)
 }
 
-# Extra gateway flags in GW_FLAGS; CONTENT_URL (default tcp://127.0.0.1:$CONTENT_PORT)
-# replaces the content worker's URL(s), e.g. replicas comma-separated.
+# Extra gateway flags in GW_FLAGS; GW_WRAP (unquoted words) runs before the
+# gateway's command, e.g. "env VAR=..."; CONTENT_URL (default tcp://127.0.0.1:$CONTENT_PORT)
+# replaces the content worker's URL(s), e.g. replicas comma-separated; CF_URL
+# the CF worker's.
 # A port taken by another process between free_port and the bind makes the
 # gateway exit at once ("address already in use"): retry on fresh ports.
 start_gateway() {
     local attempt
     for attempt in 1 2 3 4 5; do
-        "$BIN/recsys-gateway" --data "$T/data" --port "$GW_PORT" --admin-port "$GW_ADMIN" \
-            --content-url "${CONTENT_URL:-tcp://127.0.0.1:$CONTENT_PORT}" --cf-url "tcp://127.0.0.1:$CF_PORT" \
-            --redis-port "$REDIS_PORT" --worker-poll-ms 200 ${GW_FLAGS:-} 2>>"$T/gateway.log" &
+        ${GW_WRAP:-} "$BIN/recsys-gateway" --data "$T/data" --port "$GW_PORT" --admin-port "$GW_ADMIN" \
+            --content-url "${CONTENT_URL:-tcp://127.0.0.1:$CONTENT_PORT}" --cf-url "${CF_URL:-tcp://127.0.0.1:$CF_PORT}" \
+            --redis-host "${REDIS_HOST:-127.0.0.1}" --redis-port "$REDIS_PORT" --worker-poll-ms 200 ${GW_FLAGS:-} 2>>"$T/gateway.log" &
         GW_PID=$!
         PIDS+=($GW_PID)
         for _ in $(seq 100); do

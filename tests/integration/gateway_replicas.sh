@@ -45,13 +45,11 @@ for _ in $(seq 300); do
 done
 sleep 1
 
-# sum of a metric (all label sets matching the pattern) on an admin port
-metric() { curl -s "http://127.0.0.1:$1/metrics" | awk -v m="$2" 'index($1, m) == 1 {s += $2} END {print s + 0}'; }
 SCORE_OK='recsys_worker_requests_total{method="score",code="ok"}'
 GW_DEG='recsys_gateway_degraded_total'
-a0=$(metric $ADMIN_A "$SCORE_OK")
-b0=$(metric $ADMIN_B "$SCORE_OK")
-deg0=$(metric $GW_ADMIN $GW_DEG)
+a0=$(metric_sum $ADMIN_A "$SCORE_OK")
+b0=$(metric_sum $ADMIN_B "$SCORE_OK")
+deg0=$(metric_sum $GW_ADMIN $GW_DEG)
 
 B=$T/body
 bad=0
@@ -60,8 +58,8 @@ for i in $(seq "$N"); do
     [ "$code" = 200 ] && grep -q '"degraded":false' $B || bad=$((bad + 1))
 done
 [ $bad = 0 ] || fail "$bad of $N answers not 200 or degraded with both replicas up: $(head -c 300 $B)"
-a1=$(metric $ADMIN_A "$SCORE_OK")
-b1=$(metric $ADMIN_B "$SCORE_OK")
+a1=$(metric_sum $ADMIN_A "$SCORE_OK")
+b1=$(metric_sum $ADMIN_B "$SCORE_OK")
 da=$((a1 - a0)) db=$((b1 - b0))
 total=$((da + db))
 [ $total -ge "$N" ] || fail "replicas counted $total score calls for $N requests (a $da, b $db)"
@@ -86,7 +84,7 @@ if [ -x "$BIN/recsys-load" ]; then
     wait $LOAD
     rc=$?
     [ $rc = 0 ] || fail "errors or non-2xx answers under load while a replica died: $(cat $T/load.out)"
-    degl=$(metric $GW_ADMIN $GW_DEG)
+    degl=$(metric_sum $GW_ADMIN $GW_DEG)
     [ $((degl - deg0)) -le $CONNS ] ||
         fail "$((degl - deg0)) degraded answers when one of two replicas died (in flight at most $CONNS)"
     grep -q 'worker down' $T/gateway.log && fail "content worker marked down with a replica still connected"
@@ -97,7 +95,7 @@ else
 fi
 wait $PID_B 2>/dev/null
 sleep 0.5
-a2=$(metric $ADMIN_A "$SCORE_OK")
+a2=$(metric_sum $ADMIN_A "$SCORE_OK")
 bad=0
 M=$((N / 2))
 for i in $(seq "$M"); do
@@ -108,9 +106,9 @@ for i in $(seq "$M"); do
     fi
 done
 [ $bad = 0 ] || fail "$bad of $M answers not 200 or degraded after one of two replicas died"
-deg1=$(metric $GW_ADMIN $GW_DEG)
+deg1=$(metric_sum $GW_ADMIN $GW_DEG)
 [ "$deg1" = "$deg0" ] || fail "gateway counted $((deg1 - deg0)) degraded answers with one replica still up"
-a3=$(metric $ADMIN_A "$SCORE_OK")
+a3=$(metric_sum $ADMIN_A "$SCORE_OK")
 [ $((a3 - a2)) -ge $M ] || fail "surviving replica served $((a3 - a2)) of $M score calls"
 code=$(curl -s -o $B -w '%{http_code}' "http://127.0.0.1:$GW_ADMIN/readyz")
 [ "$code" = 200 ] || fail "readyz $code with one replica up: $(cat $B)"

@@ -56,6 +56,25 @@ grep -q $'^items_with_overview\t0$' "$tmp/plain.tsv" && ! grep -q '^tmdb_' "$tmp
   { echo "FAIL: without --tmdb"; cat "$tmp/plain.tsv"; exit 1; }
 echo "ok: nothing joined without --tmdb"
 
+# --tmdb-tags: cast and director from the notebook's table (no credits file).
+tags=$shared/data/tmdb-5000-seed-tags/processed_movies.csv
+if [ -f "$tags" ]; then
+  "$bin/recsys-data" info --data "$ml" --tmdb "$tmdb" --tmdb-tags "$tags" --log-level warn >"$tmp/tags.tsv"
+  grep -q $'^tmdb_records\t4803\t(credits: seed tags)$' "$tmp/tags.tsv" &&
+    grep -q $'^tmdb_seed_tags\t3537\t(matched items with a seed-tags row; 0 did not fit their record)$' "$tmp/tags.tsv" ||
+    { echo "FAIL: --tmdb-tags info"; cat "$tmp/tags.tsv"; exit 1; }
+  gained=$(grep '^tmdb_items_gained' "$tmp/tags.tsv")
+  [[ "$gained" =~ cast\ 3537 ]] && [[ "$gained" =~ directors\ ([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 3300 ] ||
+    { echo "FAIL: --tmdb-tags gained: $gained"; exit 1; }
+  "$bin/recsys-data" items --data "$ml" --tmdb "$tmdb" --tmdb-tags "$tags" --search "Toy Story (1995)" \
+    --log-level warn >"$tmp/items_tags.tsv"
+  grep -q "tomhanks" "$tmp/items_tags.tsv" && grep -q "johnlasseter" "$tmp/items_tags.tsv" ||
+    { echo "FAIL: Toy Story cast/director from the tags"; cat "$tmp/items_tags.tsv"; exit 1; }
+  echo "ok: --tmdb-tags: $gained"
+else
+  echo "skip: no $tags (the --tmdb-tags checks)"
+fi
+
 # A layout without links.
 if "$bin/recsys-data" info --data "$shared/data/ml-100k" --tmdb "$tmdb" >/dev/null 2>"$tmp/err"; then
   echo "FAIL: --tmdb with ml-100k loaded"; exit 1

@@ -24,15 +24,22 @@ static blend_list_t L(const uint32_t *k, const float *s, size_t n)
     return l;
 }
 
-static void merge(const blend_params_t *p, const blend_weights_t *ov, size_t hist,
-                  blend_list_t c, blend_list_t f, blend_list_t pop, size_t k, run_t *r)
+static void merge_user(const blend_params_t *p, const blend_weights_t *ov, size_t hist, bool known,
+                       blend_list_t c, blend_list_t f, blend_list_t pop, size_t k, run_t *r)
 {
     blend_list_t lists[3] = {c, f, pop};
     size_t need = blend_workspace_bytes(c.n + f.n + pop.n, k);
     void *ws = malloc(need);
     memset(r, 0, sizeof *r);
-    r->n = blend_merge(p, ov, hist, false, lists, k, ws, need, r->out, &r->used, &r->err);
+    r->n = blend_merge(p, ov, hist, known, lists, k, ws, need, r->out, &r->used, &r->err);
     free(ws);
+}
+
+/* A new user's merge (the policy's known = false). */
+static void merge(const blend_params_t *p, const blend_weights_t *ov, size_t hist,
+                  blend_list_t c, blend_list_t f, blend_list_t pop, size_t k, run_t *r)
+{
+    merge_user(p, ov, hist, false, c, f, pop, k, r);
 }
 
 static blend_params_t params(blend_method_t m, float n0, float pop, float rrfk)
@@ -108,6 +115,50 @@ static void test_missing_items(void **state)
             assert_true(fabs(r.out[i].score - (-zz / 2)) < EPS);
 }
 
+/* max: s / max|s| keeps the gaps between one model's scores (score-level
+ * fusion), a missing item gets the list's lowest normalised score, and a
+ * list of negative scores stays in [-1, 0]. */
+static void test_max(void **state)
+{
+    (void)state;
+    uint32_t kc[3] = {1, 2, 3}, kf[2] = {3, 4};
+    float c[3] = {8, 4, 2}, f[2] = {-1, -4};
+    blend_params_t p = params(BLEND_MAX, 10, 0, 0);
+    blend_weights_t w = {1, 1, 0};
+    run_t r;
+    merge(&p, &w, 0, L(kc, c, 3), L(kf, f, 2), none, 10, &r);
+    assert_int_equal(r.n, 4);
+    /* 1: 1 + cf floor -1 = 0; 2: 0.5 - 1; 3: 0.25 - 0.25 = 0; 4: content floor 0.25 - 1 */
+    for (long i = 0; i < r.n; i++) {
+        double want = r.out[i].key == 1 ? 0.0 : r.out[i].key == 2 ? -0.5 : r.out[i].key == 3 ? 0.0 : -0.75;
+        assert_true(fabs(r.out[i].score - want / 2) < EPS);
+    }
+    /* ties (items 1 and 3, both 0) go to the lower key */
+    assert_int_equal(r.out[0].key, 1);
+    assert_int_equal(r.out[1].key, 3);
+    assert_true(fabs(r.out[0].source[BLEND_CONTENT] - 1.0) < EPS);
+    assert_true(fabs(r.out[1].source[BLEND_CF] + 0.25) < EPS);
+    /* an absent item reports the list's floor, so score = sum of w * source */
+    for (long i = 0; i < r.n; i++) {
+        if (r.out[i].key == 4)
+            assert_true(fabs(r.out[i].source[BLEND_CONTENT] - 0.25) < EPS && !(r.out[i].present & 1));
+        if (r.out[i].key == 1)
+            assert_true(fabs(r.out[i].source[BLEND_CF] + 1.0) < EPS);
+        assert_true(fabs(r.out[i].score - 0.5 * (r.out[i].source[BLEND_CONTENT] + r.out[i].source[BLEND_CF])) < EPS);
+    }
+    /* all zeros: every normalised score is 0, no division by zero */
+    float zeros[2] = {0, 0};
+    blend_weights_t wf = {0, 1, 0};
+    merge(&p, &wf, 0, none, L(kf, zeros, 2), none, 10, &r);
+    assert_int_equal(r.n, 2);
+    assert_true(r.out[0].score == 0.0f && r.out[1].score == 0.0f);
+    blend_method_t m;
+    assert_int_equal(blend_method_parse("max", &m), 0);
+    assert_int_equal(m, BLEND_MAX);
+    assert_string_equal(blend_method_name(BLEND_MAX), "max");
+    assert_int_equal(blend_method_parse("maximum", &m), -1);
+}
+
 static void test_rrf(void **state)
 {
     uint32_t kc[3] = {10, 20, 30}, kf[3] = {30, 20, 10};
@@ -152,8 +203,8 @@ static void test_history_policy(void **state)
     /* No decay: popularity's weight is the same at every length. */
     assert_true(fabs(w.popularity - 0.1) < EPS);
 
-    /* A new user's popularity weight fades as exp(-n / d); a known user's
-     * is 0 (CF was trained on them), whatever the length. */
+    /* A new user's popularity weight fades as exp(-n / d); a known user
+     * gets CF alone (CF was trained on them), whatever the length. */
     blend_params_t d = params(BLEND_RRF, 0.1f, 4, 60);
     d.pop_decay = 10;
     blend_policy_weights(&d, 0, false, &w);
@@ -163,19 +214,20 @@ static void test_history_policy(void **state)
     blend_policy_weights(&d, 30, false, &w);
     assert_true(fabs(w.popularity - 4.0 * exp(-3.0)) < EPS);
     blend_policy_weights(&d, 0, true, &w);
-    assert_true(w.popularity == 0.0f && w.content == 1.0f);
+    assert_true(w.popularity == 0.0f && w.content == 0.0f && w.cf == 1.0f);
     blend_policy_weights(&d, 10, true, &w);
-    assert_true(w.popularity == 0.0f && fabs(w.cf - 10.0 / 10.1) < EPS);
-    /* A known user with no model list still gets popularity (the fallback). */
+    assert_true(w.popularity == 0.0f && w.content == 0.0f && w.cf == 1.0f);
+    /* ... and content when CF has no list for them (CF down, cold items). */
     {
-        uint32_t kp[2] = {1, 2};
-        float pop[2] = {0, 1};
+        uint32_t kc[2] = {1, 2}, kp[2] = {1, 2};
+        float cs[2] = {1, 0}, pop[2] = {0, 1};
         run_t r;
-        blend_list_t lists[BLEND_NSOURCES] = {{NULL, NULL, 0}, {NULL, NULL, 0}, {kp, pop, 2}};
-        size_t need = blend_workspace_bytes(2, 2);
-        void *ws = malloc(need);
-        r.n = blend_merge(&d, NULL, 5, true, lists, 2, ws, need, r.out, &r.used, &r.err);
-        free(ws);
+        merge_user(&d, NULL, 5, true, L(kc, cs, 2), none, L(kp, pop, 2), 2, &r);
+        assert_int_equal(r.n, 2);
+        assert_int_equal(r.out[0].key, 1);
+        assert_true(fabs(r.used.content - 1.0) < EPS && r.used.popularity == 0.0f);
+        /* A known user with no model list still gets popularity (the fallback). */
+        merge_user(&d, NULL, 5, true, none, none, L(kp, pop, 2), 2, &r);
         assert_int_equal(r.n, 2);
         assert_int_equal(r.out[0].key, 2);
         assert_true(fabs(r.used.popularity - 1.0) < EPS);
@@ -352,6 +404,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_weights_respected),
         cmocka_unit_test(test_missing_items),
+        cmocka_unit_test(test_max),
         cmocka_unit_test(test_rrf),
         cmocka_unit_test(test_history_policy),
         cmocka_unit_test(test_overrides),

@@ -177,6 +177,93 @@ static void test_join_without_credits(void **state)
     free(tm);
 }
 
+/* --tmdb-tags: without a credits file, the seed-tags row of each record
+ * gives its cast (and director when four names follow its overview, genre
+ * and keyword tokens); the first row of a repeated movie_id counts; a row
+ * that does not fit its record is skipped and counted. */
+static void test_join_seed_tags(void **state)
+{
+    (void)state;
+    char *ml = ml_dir("tj-st-ml"), *tm = testutil_tmpdir("tj-st-tmdb");
+    put(tm, "tmdb_5000_movies.csv", tm_movies);
+    put(tm, "processed_movies.csv",
+        "movie_id,title,tags\n"
+        "862,Toy Story,\"led by woody, andy's toys live happily. animation jealousy toy tomhanks "
+        "timallen donrickles johnlasseter\"\n"
+        "4912,Confessions,cia assassin by night.\u00a0microfilm samrockwell\n"
+        "4912,Confessions,cia assassin by night. microfilm someoneelse otherperson\n"
+        "77,Memento,memento overview. a b c d e\n");
+    char *tags = testutil_join(tm, "processed_movies.csv");
+    dataset_opts_t o = {.tmdb = tm, .tmdb_tags = tags};
+    dataset_t *ds = load_ok(ml, &o);
+    const catalog_t *c = ds->catalog;
+    uint32_t toy = find(ds, "1");
+    assert_int_equal(catalog_list_len(c, toy, CATALOG_CAST), 3);
+    assert_string_equal(catalog_list_at(c, toy, CATALOG_CAST, 0), "tomhanks");
+    assert_string_equal(catalog_list_at(c, toy, CATALOG_CAST, 2), "donrickles");
+    assert_int_equal(catalog_list_len(c, toy, CATALOG_DIRECTORS), 1);
+    assert_string_equal(catalog_list_at(c, toy, CATALOG_DIRECTORS, 0), "johnlasseter");
+    /* one name after the tokens: cast, no director; the repeated row ignored;
+     * U+00A0 separates tokens as Python's str.split() does */
+    for (const char *const *id = (const char *const[]){"5", "6", NULL}; *id; id++) {
+        uint32_t i = find(ds, *id);
+        assert_int_equal(catalog_list_len(c, i, CATALOG_CAST), 1);
+        assert_string_equal(catalog_list_at(c, i, CATALOG_CAST, 0), "samrockwell");
+        assert_int_equal(catalog_list_len(c, i, CATALOG_DIRECTORS), 0);
+    }
+    /* five tokens after Memento's: not this record's credits */
+    assert_int_equal(catalog_list_len(c, find(ds, "9"), CATALOG_CAST), 0);
+    const dataset_tmdb_join_t *t = &ds->tmdb;
+    assert_true(t->tags);
+    assert_false(t->credits);
+    assert_int_equal(t->tags_used, 4); /* 1, 5, 6, 9 */
+    assert_int_equal(t->tags_mismatched, 1);
+    assert_int_equal(t->with_cast, 3);
+    assert_int_equal(t->with_directors, 1);
+    dataset_free(ds);
+
+    /* max_cast applies; the director is kept */
+    o.max_cast = 1;
+    ds = load_ok(ml, &o);
+    assert_int_equal(catalog_list_len(ds->catalog, find(ds, "1"), CATALOG_CAST), 1);
+    assert_int_equal(catalog_list_len(ds->catalog, find(ds, "1"), CATALOG_DIRECTORS), 1);
+    dataset_free(ds);
+    o.max_cast = 0;
+
+    /* the token after the overview is not the record's first genre */
+    put(tm, "processed_movies.csv",
+        "movie_id,title,tags\n862,Toy Story,\"led by woody, andy's toys live happily. comedy jealousy toy a\"\n");
+    ds = load_ok(ml, &o);
+    assert_int_equal(catalog_list_len(ds->catalog, find(ds, "1"), CATALOG_CAST), 0);
+    assert_int_equal(ds->tmdb.tags_mismatched, 1);
+    dataset_free(ds);
+
+    /* a credits file wins: the tags are not read */
+    put(tm, "tmdb_5000_credits.csv", tm_credits);
+    ds = load_ok(ml, &o);
+    assert_true(ds->tmdb.credits);
+    assert_false(ds->tmdb.tags);
+    assert_string_equal(catalog_list_at(ds->catalog, find(ds, "1"), CATALOG_CAST, 0), "Tom Hanks");
+    dataset_free(ds);
+    rm(tm, "tmdb_5000_credits.csv");
+
+    /* errors: the tags without --tmdb; a missing tags file */
+    dataset_opts_t only = {.tmdb_tags = tags};
+    char want[1024];
+    snprintf(want, sizeof want,
+             "tmdb-tags %s: given without --tmdb (the tags only add credits to a TMDB join)", tags);
+    load_err(ml, &only, want);
+    rm(tm, "processed_movies.csv");
+    dataset_t *none = NULL;
+    err_t err;
+    assert_int_equal(dataset_load(ml, &none, &o, &err), -1);
+    assert_non_null(strstr(err.msg, "tmdb-tags"));
+    assert_non_null(strstr(err.msg, "processed_movies.csv"));
+    free(tags);
+    free(ml);
+    free(tm);
+}
+
 static void test_join_with_credits(void **state)
 {
     (void)state;
@@ -347,6 +434,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_join_without_credits),
+        cmocka_unit_test(test_join_seed_tags),
         cmocka_unit_test(test_join_with_credits),
         cmocka_unit_test(test_join_errors),
         cmocka_unit_test(test_join_in_memory),

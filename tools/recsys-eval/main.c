@@ -1225,7 +1225,7 @@ done:
 
 /* The grid of the history-length policy (common/math/blend.h): method,
  * popularity's weight at n = 0 and its decay, and n0 (content vs CF). */
-static const blend_method_t tune_methods[] = {BLEND_RRF, BLEND_MINMAX};
+static const blend_method_t tune_methods[] = {BLEND_RRF, BLEND_MINMAX, BLEND_MAX};
 static const float tune_pops[] = {0, 0.5f, 1, 2, 4, 8, 16, 32};
 static const float tune_decays[] = {0, 2, 3, 5, 10, 20, 40};
 static const float tune_n0s[] = {0.1f, 1, 5};
