@@ -3,7 +3,11 @@
  * status names, option tables, nng error mapping, socket setup and dialling.
  */
 #include "common/net/rpc_internal.h"
+#include "common/base/clock.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +205,72 @@ int rpc_count_pipes(nng_socket s, atomic_int *count, err_t *err)
         (rv = nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, pipe_event, count)) != 0)
         return err_set(err, "rpc: pipe notify: %s", nng_strerror(rv));
     return 0;
+}
+
+typedef struct closer {
+    nng_socket sock;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool done;
+    int refs; /* the caller and the thread */
+} closer_t;
+
+static void closer_unref(closer_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    bool last = --c->refs == 0;
+    pthread_mutex_unlock(&c->mu);
+    if (last) {
+        pthread_cond_destroy(&c->cv);
+        pthread_mutex_destroy(&c->mu);
+        free(c);
+    }
+}
+
+static void *closer_main(void *arg)
+{
+    closer_t *c = arg;
+    nng_close(c->sock);
+    pthread_mutex_lock(&c->mu);
+    c->done = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+    closer_unref(c);
+    return NULL;
+}
+
+int rpc_close_bounded(nng_socket s, int max_ms)
+{
+    closer_t *c = calloc(1, sizeof *c);
+    pthread_t t;
+    pthread_attr_t attr;
+    if (c == NULL || pthread_attr_init(&attr) != 0) {
+        free(c);
+        nng_close(s); /* no memory for a thread: close in place */
+        return 0;
+    }
+    c->sock = s;
+    c->refs = 2;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &attr, closer_main, c);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        c->refs = 1;
+        closer_unref(c);
+        nng_close(s);
+        return 0;
+    }
+    struct timespec until = clock_wall_after(max_ms);
+    pthread_mutex_lock(&c->mu);
+    while (!c->done)
+        if (pthread_cond_timedwait(&c->cv, &c->mu, &until) == ETIMEDOUT)
+            break;
+    bool done = c->done;
+    pthread_mutex_unlock(&c->mu);
+    closer_unref(c);
+    return done ? 0 : -1;
 }
 
 int rpc_wait_no_pipes(atomic_int *count, int max_ms)

@@ -40,6 +40,16 @@ int rpc_count_pipes(nng_socket s, atomic_int *count, err_t *err);
  * can arrive during the teardown. */
 int rpc_wait_no_pipes(atomic_int *count, int max_ms);
 
+/* nng_close(s) on a thread of its own, waited for at most max_ms: 0 when it
+ * returned, -1 when it had not (it goes on in the background; the process
+ * exit takes the socket). Why: even with no pipe left, nng 1.5.2's close has
+ * been seen to never return on a server whose contexts were flooded while
+ * the process was stopped (SIGSTOP, then SIGCONT and SIGTERM: the reaper
+ * hang above), and a worker must still exit on SIGTERM. Call it only when
+ * no aio of ours is left on the socket (nothing can call back into freed
+ * memory). */
+int rpc_close_bounded(nng_socket s, int max_ms);
+
 /* Turns resend off and sets receive limit and reconnect intervals on a req0
  * socket; must run before any context is opened (contexts copy the resend
  * time when they are created). */

@@ -374,8 +374,9 @@ static void release(rpc_server_t *s)
             nng_msg_free(sc->req);
         sc->req = NULL;
     }
-    if (s->sock_open)
-        nng_close(s->sock);
+    if (s->sock_open && rpc_close_bounded(s->sock, 3000) != 0)
+        log_warn("rpc server %s: the socket did not close within 3 s (nng 1.5.2 close hang); leaving it to "
+                 "the process exit", s->url);
     s->sock_open = false;
 }
 
