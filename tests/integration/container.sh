@@ -88,7 +88,10 @@ code=$(curl -s -o $B -w '%{http_code}' -X POST "http://127.0.0.1:$GW_PORT/v1/fee
 [ "$(redis-cli -p "$REDIS_PORT" XLEN recsys:feedback)" = 1 ] || fail "feedback not in Redis's stream"
 ct=$(curl -s -o $B -w '%{http_code} %{content_type}' "http://127.0.0.1:$GW_PORT/")
 [ "$ct" = "200 text/html; charset=utf-8" ] && grep -qi '<html' $B || fail "the web page from the image: $ct"
+commit=$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+curl -s "http://127.0.0.1:$GWA/metrics" | grep -q "^recsys_build_info{.*commit=\"$commit\"" ||
+    fail "recsys_build_info in the image does not name commit $commit: $(curl -s "http://127.0.0.1:$GWA/metrics" | grep build_info)"
 for c in content cf gateway; do
     [ "$(podman inspect -f '{{.State.Running}}' $NAME-$c)" = true ] || fail "$c container stopped"
 done
-ok "gateway in a container: 5 recommendations from both workers, feedback in Redis, the web page ($(secs) s)"
+ok "gateway in a container: 5 recommendations from both workers, feedback in Redis, the web page, build_info commit $commit ($(secs) s)"

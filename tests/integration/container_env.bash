@@ -110,6 +110,7 @@ ensure_image() {
     local t=$(date +%s) old new
     old=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null)
     podman build --format docker --isolation chroot --network host --pull=never \
+        --build-arg RECSYS_COMMIT="$(git -C "$REPO" rev-parse --short=12 HEAD 2>/dev/null || echo unknown)" \
         -f "$REPO/deploy/Dockerfile" -t "$IMAGE" "$REPO" >"$T/build.log" 2>&1 || fail "podman build failed"
     new=$(podman image inspect --format '{{.Id}}' "$IMAGE")
     [ -n "$old" ] && [ "$old" != "$new" ] && podman rmi "$old" >/dev/null 2>&1
