@@ -205,6 +205,8 @@ static int submit(h2srv_t *h, stream_t *s, int status, const char *ctype, const 
 static void refuse(h2srv_t *h, stream_t *s, int status, const char *msg)
 {
     s->answered = s->finished = true;
+    if (h->hooks.refused != NULL)
+        h->hooks.refused(h->ud, status);
     if (s->grpc) {
         /* Size limits are RESOURCE_EXHAUSTED (8) in gRPC, anything else INTERNAL (13). */
         int code = status == 413 || status == 431 || status == 414 ? 8 : 13;

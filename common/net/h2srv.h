@@ -56,6 +56,9 @@ typedef struct h2srv_hooks {
     /* A streaming request's body bytes (len 0 and end true: the client has
      * sent everything), for a stream whose ud is set and not yet answered. */
     void (*data)(void *ud, void *stream_ud, const char *data, size_t len, bool end);
+    /* Optional: the session answered a request itself (over a limit or
+     * malformed: status 400, 413, 414, 431, 500), for metrics. */
+    void (*refused)(void *ud, int status);
 } h2srv_hooks_t;
 
 typedef struct h2srv_config {

@@ -843,12 +843,20 @@ static void h2_flush(conn_t *c)
         conn_arm_timer(c);
 }
 
+/* A request h2srv answered itself: counted under route "invalid" as the
+ * HTTP/1.1 parser's refusals are. */
+static void h2_on_refused(void *ud, int status)
+{
+    conn_t *c = ud;
+    metrics_counter_inc(route_code_counter(c->srv, &c->srv->invalid, status));
+}
+
 /* Starts HTTP/2 on c; false when the session cannot be made. */
 static bool h2_start(conn_t *c)
 {
     httpsrv_t *srv = c->srv;
     h2srv_config_t hc = {srv->cfg.limits, (uint32_t)srv->cfg.max_streams};
-    h2srv_hooks_t hooks = {h2_on_request, h2_on_closed, h2_is_streaming, h2_on_data};
+    h2srv_hooks_t hooks = {h2_on_request, h2_on_closed, h2_is_streaming, h2_on_data, h2_on_refused};
     c->h2 = h2srv_new(&hc, &hooks, c);
     return c->h2 != NULL;
 }

@@ -18,4 +18,8 @@ if command -v nghttp >/dev/null; then
         "http://127.0.0.1:$GW_PORT/recsys.v1.Recommender/GetItem" >"$T/big.out" 2>&1
     grep -aq 'grpc-status: 8' "$T/big.out" || fail "oversized header list: $(grep -a grpc- "$T/big.out")"
     ok "120 extra header fields (over http-max-headers 100): grpc-status 8 RESOURCE_EXHAUSTED"
+    # Counted as the HTTP/1.1 parser's refusals are: route "invalid".
+    curl -s "http://127.0.0.1:$GW_ADMIN/metrics" | grep -q '^recsys_http_requests_total{route="invalid",code="431"} [1-9]' ||
+        fail "the h2 refusal is not counted: $(curl -s "http://127.0.0.1:$GW_ADMIN/metrics" | grep 'route="invalid"')"
+    ok "the refusal is counted in recsys_http_requests_total{route=\"invalid\",code=\"431\"}"
 fi
