@@ -152,7 +152,8 @@ typedef struct dataset_opts {
      * or "": none. Given without tmdb: an error. */
     const char *tmdb_tags;
     /* In-memory TMDB files used instead of the tmdb directory when
-     * tmdb_nfiles > 0 (tests, fuzzing). */
+     * tmdb_nfiles > 0 (tests, fuzzing); a file named processed_movies.csv
+     * among them stands for tmdb_tags. */
     const dataset_file_t *tmdb_files;
     size_t tmdb_nfiles;
 } dataset_opts_t;

@@ -42,11 +42,15 @@ static void seed_free(seed_t *sd)
     dataset_seed_tags_free(sd->tags);
 }
 
-static int seed_read(seed_t *sd, const char *path, uint32_t max_cast, err_t *err)
+/* The seed tags from path, or from mem (an in-memory TMDB directory's
+ * processed_movies.csv: tests, fuzzing) when path is NULL. */
+static int seed_read(seed_t *sd, const char *path, const dataset_file_t *mem, uint32_t max_cast, err_t *err)
 {
     memset(sd, 0, sizeof *sd);
     sd->max_cast = max_cast;
-    if (dataset_seed_tags_read(path, &sd->tags, err) != 0) {
+    int rc = path ? dataset_seed_tags_read(path, &sd->tags, err)
+                  : dataset_seed_tags_parse(mem->name, mem->data, mem->len, &sd->tags, err);
+    if (rc != 0) {
         err_prefix(err, "tmdb-tags");
         return -1;
     }
@@ -201,11 +205,16 @@ int ds_join_tmdb(dataset_t *ds, const ds_src_t *tsrc, const char *what, const da
         ds->tmdb.records = catalog_size(t.catalog);
     }
     /* Credits from the seed tags, only when the directory has none. */
+    const char *path = opts->tmdb_tags && opts->tmdb_tags[0] ? opts->tmdb_tags : NULL;
+    const dataset_file_t *mem = NULL;
+    for (size_t f = 0; tsrc->dir == NULL && f < tsrc->nfiles; f++)
+        if (strcmp(tsrc->files[f].name, "processed_movies.csv") == 0)
+            mem = &tsrc->files[f];
+    bool use_tags = rc == 0 && !t.has_credits && (path || mem);
     seed_t sd;
-    bool use_tags = rc == 0 && !t.has_credits && opts->tmdb_tags && opts->tmdb_tags[0];
     memset(&sd, 0, sizeof sd);
     if (use_tags)
-        rc = seed_read(&sd, opts->tmdb_tags, opts->max_cast, err);
+        rc = seed_read(&sd, path, mem, opts->max_cast, err);
     ds->tmdb.tags = use_tags && rc == 0;
     if (rc == 0)
         rc = join(ds, t.catalog, use_tags ? &sd : NULL, matched, err);

@@ -5,7 +5,9 @@
  * The selector's low bits pick the layout (its file names, in order below),
  * bit 3 sets allow_missing_ratings and bit 4 caps the cast at 2. Layout 5
  * is the --tmdb join: movies.csv and links.csv are the dataset (catalog
- * only), the two TMDB files its in-memory TMDB directory. */
+ * only), the two TMDB files its in-memory TMDB directory; layout 6 the same
+ * join with the notebook's processed_movies.csv instead of the credits
+ * (cast and director read off the tags). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +24,10 @@ static const char *const layouts[][4] = {
     {"tmdb_5000_movies.csv", "tmdb_5000_credits.csv", NULL, NULL},
     {"ratings.csv", "items.csv", NULL, NULL},
     {"movies.csv", "links.csv", "tmdb_5000_movies.csv", "tmdb_5000_credits.csv"},
+    {"movies.csv", "links.csv", "tmdb_5000_movies.csv", "processed_movies.csv"},
 };
 #define TMDB_JOIN 5
+#define TMDB_TAGS_JOIN 6
 
 static void walk(const dataset_t *ds)
 {
@@ -61,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         log_setup("fuzz", LOG_OFF);
     unsigned sel = data[0];
     size_t nl = sizeof layouts / sizeof layouts[0], pick = sel & 7;
-    bool seed_tags = pick == 7, tmdb_join = pick == TMDB_JOIN;
+    bool seed_tags = pick == 7, tmdb_join = pick == TMDB_JOIN || pick == TMDB_TAGS_JOIN;
     const char *const *names = layouts[pick % nl];
     /* Split the rest on NUL into at most 4 files, each in its own buffer. */
     dataset_file_t files[4];

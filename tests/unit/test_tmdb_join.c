@@ -407,6 +407,17 @@ static void test_join_in_memory(void **state)
     o.tmdb_nfiles = 1;
     assert_int_equal(dataset_load_files(files, 2, &ds, &o, &err), -1);
     assert_string_equal(err.msg, "tmdb (memory): tmdb_5000_movies.csv: missing");
+    /* processed_movies.csv in the in-memory directory stands for --tmdb-tags */
+    static const char tags[] = "movie_id,title,tags\n4912,C,cia assassin by night. microfilm samrockwell\n";
+    dataset_file_t tagged[] = {{"tmdb_5000_movies.csv", tm_movies, sizeof tm_movies - 1},
+                               {"processed_movies.csv", tags, sizeof tags - 1}};
+    o.tmdb_files = tagged;
+    o.tmdb_nfiles = 2;
+    if (dataset_load_files(files, 2, &ds, &o, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_true(ds->tmdb.tags);
+    assert_string_equal(catalog_list_at(ds->catalog, find(ds, "6"), CATALOG_CAST, 0), "samrockwell");
+    dataset_free(ds);
 }
 
 static void test_option(void **state)
