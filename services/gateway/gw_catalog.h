@@ -41,6 +41,10 @@ typedef struct gw_catalog {
     uint32_t *user_items; /* each user's rated items, sorted */
     float *user_values;   /* the ratings, parallel to user_items */
     char pop_version[48]; /* "count-<nratings>-<crc>" */
+    bool scale_negatives; /* the stored ratings' scale has negative ratings
+                           * (common/data/feedback.h, feedback_scale_has_negatives
+                           * of their maximum): false for implicit data (all 1),
+                           * whose stored values are never evidence against */
 } gw_catalog_t;
 
 /* Loads path with opts (common/data/dataset.h); without ratings the popularity is

@@ -101,7 +101,7 @@ uint8_t *gw_history_negatives(const gw_history_t *h, const gw_catalog_t *cat, ar
     memset(neg, 0, n ? n : 1);
     memset(expl, 0, n ? n : 1);
     for (size_t i = 0; i < h->nrated; i++) {
-        neg[h->rated[i]] = feedback_rating_negative(h->rated_values[i]);
+        neg[h->rated[i]] = cat->scale_negatives && feedback_rating_negative(h->rated_values[i]);
         expl[h->rated[i]] = 1; /* a stored rating is an explicit winner */
     }
     for (size_t i = 0; i < h->nfresh; i++) {
@@ -208,8 +208,11 @@ Recsys__V1__HistoryEvent **gw_history_for_content(const gw_history_t *h, const g
         size_t src = pick != NULL ? pick[i].i : i;
         recsys__v1__history_event__init(&e[i]);
         e[i].item_id = (char *)catalog_id(cat->cat, items[src]);
-        e[i].rating = vals[src];
-        e[i].type = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_RATING;
+        /* Implicit data (no negative ratings on its scale): a stored value is
+         * an interaction, not a 1-star rating. */
+        e[i].rating = cat->scale_negatives ? vals[src] : 0.0f;
+        e[i].type = cat->scale_negatives ? RECSYS__V1__EVENT_TYPE__EVENT_TYPE_RATING
+                                         : RECSYS__V1__EVENT_TYPE__EVENT_TYPE_VIEW;
         v[i] = &e[i];
     }
     size_t nv = nk;

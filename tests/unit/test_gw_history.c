@@ -11,13 +11,12 @@
 #include "services/gateway/gw_catalog.h"
 #include "services/gateway/gw_history.h"
 
-static gw_catalog_t *load(void)
+static gw_catalog_t *load_ratings(const char *ra)
 {
     char *dir = testutil_tmpdir("gw_history");
     char *items = testutil_join(dir, "items.csv"), *ratings = testutil_join(dir, "ratings.csv");
     const char *it = "item_id,title,year,genres\n"
                      "m1,One,1991,Drama\nm2,Two,1992,Comedy\nm3,Three,1993,Drama\nm4,Four,1994,Comedy\n";
-    const char *ra = "user_id,item_id,rating\nu1,m1,5\nu1,m2,2\nu2,m3,4\n";
     testutil_write_file(items, it, strlen(it));
     testutil_write_file(ratings, ra, strlen(ra));
     err_t err;
@@ -27,6 +26,11 @@ static gw_catalog_t *load(void)
     free(ratings);
     free(dir);
     return c;
+}
+
+static gw_catalog_t *load(void)
+{
+    return load_ratings("user_id,item_id,rating\nu1,m1,5\nu1,m2,2\nu2,m3,4\n");
 }
 
 static Recsys__V1__HistoryEvent ev(const char *item, float rating)
@@ -111,11 +115,56 @@ static void test_for_content(void **state)
     gw_catalog_free(c);
 }
 
+/* Implicit data (every stored value 1, a scale without negative ratings,
+ * common/data/feedback.h): a stored 1 is an interaction, not a dislike. It
+ * is not negative, and the content worker gets it as a VIEW without a
+ * rating; a DISLIKE event still is negative. On a star scale the stored 2
+ * is negative. */
+static void test_implicit_scale(void **state)
+{
+    (void)state;
+    gw_catalog_t *c = load_ratings("user_id,item_id,rating\nu1,m1,1\nu1,m2,1\nu2,m3,1\n");
+    assert_false(c->scale_negatives);
+    arena_t a;
+    arena_init(&a);
+    err_t err;
+    Recsys__V1__HistoryEvent d = ev("m3", 0), *req[] = {&d};
+    d.type = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_DISLIKE;
+    gw_history_t h;
+    assert_int_equal(gw_history_build(&h, c, "u1", req, 1, NULL, 0, &a, &err), 0);
+    uint8_t *neg = gw_history_negatives(&h, c, &a);
+    assert_non_null(neg);
+    assert_int_equal(neg[gw_catalog_find(c, "m1")], 0);
+    assert_int_equal(neg[gw_catalog_find(c, "m2")], 0);
+    assert_int_equal(neg[gw_catalog_find(c, "m3")], 1);
+    size_t n;
+    Recsys__V1__HistoryEvent **v = gw_history_for_content(&h, c, 10, &a, &n);
+    assert_int_equal(n, 3);
+    assert_float_equal(v[0]->rating, 0, 0);
+    assert_int_equal(v[0]->type, RECSYS__V1__EVENT_TYPE__EVENT_TYPE_VIEW);
+    arena_free(&a);
+    gw_catalog_free(c);
+
+    c = load();
+    assert_true(c->scale_negatives);
+    arena_init(&a);
+    assert_int_equal(gw_history_build(&h, c, "u1", NULL, 0, NULL, 0, &a, &err), 0);
+    neg = gw_history_negatives(&h, c, &a);
+    assert_int_equal(neg[gw_catalog_find(c, "m2")], 1);
+    assert_int_equal(neg[gw_catalog_find(c, "m1")], 0);
+    v = gw_history_for_content(&h, c, 10, &a, &n);
+    assert_float_equal(v[1]->rating, 2, 0);
+    assert_int_equal(v[1]->type, RECSYS__V1__EVENT_TYPE__EVENT_TYPE_RATING);
+    arena_free(&a);
+    gw_catalog_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build),
         cmocka_unit_test(test_for_content),
+        cmocka_unit_test(test_implicit_scale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,6 +49,7 @@
 #include <cjson/cJSON.h>
 #include <zlib.h>
 
+#include "common/data/feedback.h"
 #include "common/math/blend.h"
 #include "common/base/clock.h"
 #include "common/base/config.h"
@@ -208,6 +209,7 @@ typedef struct models {
     content_model_t *cm;
     content_scratch_t *cs;
     content_event_t *ev;
+    bool scale_negatives; /* the training ratings' scale has negative ratings (feedback.h) */
     content_hit_t *hits;
     double cm_fit;
 #endif
@@ -294,7 +296,7 @@ static int score_content(void *ctx, const evalproto_query_t *q, float *scores, e
         return 0; /* nothing to build a profile from: every candidate stays -inf */
     for (size_t i = 0; i < q->nhist; i++) {
         m->ev[i].item = q->hist[i];
-        m->ev[i].rating = q->hist_value[i];
+        m->ev[i].rating = m->scale_negatives ? q->hist_value[i] : NAN;
     }
     content_query_t cq;
     memset(&cq, 0, sizeof cq);
@@ -444,6 +446,13 @@ static int models_init(models_t *m, const evalproto_split_t *s, const cfg_t *cfg
         return err_set(err, "out of memory");
     popularity_scores(m->pop, protocol == 3 ? POPULARITY_GENRE : POPULARITY_OVERALL, m->pop_scores);
     m->pop_fit = clock_mono_sec() - t0;
+    /* As the gateway (gw_catalog.scale_negatives): on a scale without
+     * negative ratings (implicit data) a value is an interaction. */
+    float vmax = 0;
+    for (size_t i = 0; s->train != NULL && i < s->train->n; i++)
+        if (s->train->value[i] > vmax)
+            vmax = s->train->value[i];
+    m->scale_negatives = feedback_scale_has_negatives(vmax);
     size_t n = (size_t)s->ncat + 1;
     for (int src = 0; src < BLEND_NSOURCES; src++) {
         m->keys[src] = malloc(n * sizeof(uint32_t));
