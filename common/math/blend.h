@@ -15,7 +15,10 @@
  *      present and not all zero (negative or non-finite: an error);
  *    - otherwise the policy. For a new user (known to no model: an
  *      anonymous history, or a user id the training data does not have),
- *      by the history length n:
+ *      by the history length n (callers count the events that are not
+ *      negative feedback, common/data/feedback.h: a dislike says little
+ *      about what the user likes, so it does not shorten popularity's
+ *      share):
  *        w_cf = n / (n + n0),  w_content = n0 / (n + n0),
  *        w_pop = popularity * exp(-n / d)   (d = pop_decay; d = 0: popularity)
  *      so short histories lean on content and popularity, long ones on CF.

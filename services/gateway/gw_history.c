@@ -90,7 +90,7 @@ int gw_history_build(gw_history_t *h, const gw_catalog_t *cat, const char *user_
     return 0;
 }
 
-uint8_t *gw_history_negatives(const gw_history_t *h, const gw_catalog_t *cat, arena_t *a)
+uint8_t *gw_history_negatives(const gw_history_t *h, const gw_catalog_t *cat, arena_t *a, size_t *nnegative)
 {
     size_t n = gw_catalog_size(cat);
     uint8_t *neg = arena_alloc(a, n ? n : 1);
@@ -114,6 +114,18 @@ uint8_t *gw_history_negatives(const gw_history_t *h, const gw_catalog_t *cat, ar
             continue;
         expl[it] = ex;
         neg[it] = feedback_event_negative(e->rating, e->type == RECSYS__V1__EVENT_TYPE__EVENT_TYPE_DISLIKE);
+    }
+    if (nnegative != NULL) {
+        /* Distinct negative items: expl's bit 1 marks one counted. */
+        size_t count = 0;
+        for (size_t i = 0; i < h->nitems; i++) {
+            uint32_t it = h->items[i];
+            if (neg[it] && !(expl[it] & 2)) {
+                expl[it] |= 2;
+                count++;
+            }
+        }
+        *nnegative = count;
     }
     return neg;
 }

@@ -57,8 +57,10 @@ int gw_history_build(gw_history_t *h, const gw_catalog_t *cat, const char *user_
  * the stored rating and the fresh events, is a rating <= 2 or a DISLIKE
  * without a rating): a [catalog size] array from a, 1 for a negative item;
  * NULL when memory ran out. The gateway never cites such an item in an
- * explanation (gw_rank.c). */
-uint8_t *gw_history_negatives(const gw_history_t *h, const gw_catalog_t *cat, arena_t *a);
+ * explanation (gw_rank.c). *nnegative (optional) gets the number of
+ * distinct history items that are negative: the blend's history length
+ * leaves them out (common/math/blend.h). */
+uint8_t *gw_history_negatives(const gw_history_t *h, const gw_catalog_t *cat, arena_t *a, size_t *nnegative);
 
 /* The history sent to the content worker: the stored ratings, at most max
  * of them, then the fresh events; count in *n. NULL with *n = 0 when there

@@ -71,6 +71,7 @@ typedef struct rank_job {
     char request_id[72];
     uint64_t t0;
     uint8_t *negative;         /* [catalog size] negative feedback items (gw_history_negatives); NULL: none known */
+    size_t nnegative;          /* distinct negative items of the history (left out of the blend's length) */
     gw_cache_flight_t *flight; /* set while this job computes a cache flight */
     bool computes;             /* this job ran a flight's computation */
 } rank_job_t;
@@ -467,6 +468,9 @@ static void finish(rank_job_t *j)
     lists[BLEND_POPULARITY] = (blend_list_t){pk, ps, npop};
 
     blend_weights_t used = {0, 0, 0};
+    /* The blend's history length counts what the user did not dislike
+     * (common/math/blend.h). */
+    hist = hist > j->nnegative ? hist - j->nnegative : 0;
     long n = blend_merge(rk->blend, j->has_override ? &j->override : NULL, hist, j->hist.nrated > 0, lists, k, ws, ws_bytes, out,
                          &used, &err);
     if (n < 0) {
@@ -673,7 +677,7 @@ static rank_job_t *job_start(gw_rank_t *rk, httpsrv_req_t *r, gw_encoding_t enc,
 static void send_scores(rank_job_t *j, const Recsys__V1__WorkerScoreRequest *base)
 {
     const gw_catalog_t *cat = j->rk->cat;
-    j->negative = gw_history_negatives(&j->hist, cat, &j->arena);
+    j->negative = gw_history_negatives(&j->hist, cat, &j->arena, &j->nnegative);
     Recsys__V1__WorkerScoreRequest sc = *base;
     sc.n_history = j->hist.nfresh;
     sc.history = j->hist.fresh;

@@ -132,8 +132,10 @@ static void test_implicit_scale(void **state)
     d.type = RECSYS__V1__EVENT_TYPE__EVENT_TYPE_DISLIKE;
     gw_history_t h;
     assert_int_equal(gw_history_build(&h, c, "u1", req, 1, NULL, 0, &a, &err), 0);
-    uint8_t *neg = gw_history_negatives(&h, c, &a);
+    size_t nneg = 99;
+    uint8_t *neg = gw_history_negatives(&h, c, &a, &nneg);
     assert_non_null(neg);
+    assert_int_equal(nneg, 1); /* the DISLIKE */
     assert_int_equal(neg[gw_catalog_find(c, "m1")], 0);
     assert_int_equal(neg[gw_catalog_find(c, "m2")], 0);
     assert_int_equal(neg[gw_catalog_find(c, "m3")], 1);
@@ -149,7 +151,11 @@ static void test_implicit_scale(void **state)
     assert_true(c->scale_negatives);
     arena_init(&a);
     assert_int_equal(gw_history_build(&h, c, "u1", NULL, 0, NULL, 0, &a, &err), 0);
-    neg = gw_history_negatives(&h, c, &a);
+    Recsys__V1__HistoryEvent again = ev("m2", 1), low = ev("m4", 1.5), *req2[] = {&again, &low};
+    assert_int_equal(gw_history_build(&h, c, "u1", req2, 2, NULL, 0, &a, &err), 0);
+    neg = gw_history_negatives(&h, c, &a, &nneg);
+    assert_int_equal(nneg, 2); /* m2 (stored 2 and again 1: counted once) and m4 */
+    neg = gw_history_negatives(&h, c, &a, NULL);
     assert_int_equal(neg[gw_catalog_find(c, "m2")], 1);
     assert_int_equal(neg[gw_catalog_find(c, "m1")], 0);
     v = gw_history_for_content(&h, c, 10, &a, &n);

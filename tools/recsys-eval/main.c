@@ -410,14 +410,24 @@ static int hybrid_lists(models_t *m, const evalproto_query_t *q, blend_list_t li
     return 0;
 }
 
+/* The blend's history length: the events that are not negative
+ * (common/math/blend.h; the gateway's gw_rank.c counts the same). */
+static size_t blend_history_len(const models_t *m, const float *values, size_t n)
+{
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++)
+        pos += !(m->scale_negatives && values != NULL && feedback_rating_negative(values[i]));
+    return pos;
+}
+
 static int score_hybrid(void *ctx, const evalproto_query_t *q, float *scores, err_t *err)
 {
     models_t *m = ctx;
     blend_list_t lists[BLEND_NSOURCES];
     if (hybrid_lists(m, q, lists, err) != 0)
         return -1;
-    long n = blend_merge(&m->blend, NULL, q->nhist, m->known_users, lists, q->ncand, m->ws, m->ws_bytes, m->merged,
-                         NULL, err);
+    long n = blend_merge(&m->blend, NULL, blend_history_len(m, q->hist_value, q->nhist), m->known_users, lists,
+                         q->ncand, m->ws, m->ws_bytes, m->merged, NULL, err);
     if (n < 0)
         return -1;
     for (long j = 0; j < n; j++)
@@ -1292,7 +1302,8 @@ static int nu_tune_r5(nuctx_t *c, const cfg_t *cfg, size_t n, double *ndcg, size
         for (size_t ci = 0; ci < TUNE_NCOMBOS; ci++) {
             blend_params_t p;
             tune_params(&c->m.blend, ci, &p);
-            long got = blend_merge(&p, NULL, nh, false, lists, c->k, c->m.ws, c->m.ws_bytes, c->m.merged, NULL, err);
+            long got = blend_merge(&p, NULL, blend_history_len(&c->m, hv, nh), false, lists, c->k, c->m.ws,
+                                   c->m.ws_bytes, c->m.merged, NULL, err);
             if (got < 0)
                 goto done;
             for (long j = 0; j < got; j++)
