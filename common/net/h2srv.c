@@ -506,39 +506,27 @@ int h2srv_recv(h2srv_t *h, const char *data, size_t len)
     return n < 0 ? -1 : 0;
 }
 
-int h2srv_send(h2srv_t *h, char **out, size_t *len)
+int h2srv_send(h2srv_t *h, char **buf, size_t *cap, size_t *len)
 {
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
+    *len = 0;
     for (;;) {
         const uint8_t *p;
         ssize_t k = nghttp2_session_mem_send(h->session, &p);
-        if (k > 0 && buf == NULL) {
-            cap = (size_t)k + 4096; /* one allocation for a typical answer */
-            if ((buf = malloc(cap)) == NULL) {
-                *out = NULL;
-                *len = 0;
+        if (k <= 0)
+            return k < 0 ? -1 : 0;
+        if (*len + (size_t)k > *cap) {
+            size_t c = *cap ? *cap : (size_t)k + 4096; /* one allocation for a typical answer */
+            while (c < *len + (size_t)k)
+                c *= 2;
+            char *b = realloc(*buf, c);
+            if (b == NULL)
                 return -1;
-            }
+            *buf = b;
+            *cap = c;
         }
-        if (k < 0) {
-            free(buf);
-            *out = NULL;
-            *len = 0;
-            return -1;
-        }
-        if (k == 0)
-            break;
-        if (buf_append(&buf, &n, &cap, p, (size_t)k) != 0) {
-            free(buf);
-            *out = NULL;
-            *len = 0;
-            return -1;
-        }
+        memcpy(*buf + *len, p, (size_t)k);
+        *len += (size_t)k;
     }
-    *out = buf;
-    *len = n;
-    return 0;
 }
 
 void h2srv_stream_set_ud(h2srv_t *h, int32_t stream_id, void *stream_ud)

@@ -113,10 +113,10 @@ static void on_closed(void *ud, void *stream_ud)
 
 static void drain(h2srv_t *h)
 {
-    char *out;
-    size_t len;
-    if (h2srv_send(h, &out, &len) == 0)
-        free(out);
+    char *out = NULL;
+    size_t cap = 0, len;
+    h2srv_send(h, &out, &cap, &len);
+    free(out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
