@@ -42,6 +42,7 @@ struct stream {
     bool grpc, done, answered;
     bool finished; /* the answer is complete (h2srv_respond, h2srv_respond_end) */
     bool streaming; /* request handed over at its headers; body via hooks.data */
+    bool route_streams; /* hooks.streaming said yes for the path */
     bool open_ended; /* streamed answer: more data may come until h2srv_respond_end */
     size_t resp_cap;
     void *ud;
@@ -302,7 +303,7 @@ static void stream_complete(h2srv_t *h, stream_t *s)
         refuse(h, s, status, msg);
         return;
     }
-    h->hooks.request(h->ud, s->id, req);
+    h->hooks.request(h->ud, s->id, req, s->route_streams);
 }
 
 /* ---- nghttp2 callbacks */
@@ -412,11 +413,14 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
             h->hooks.data(h->ud, s->ud, NULL, 0, true);
         return 0;
     }
-    if (!s->done && frame->hd.type == NGHTTP2_HEADERS && !end && s->path != NULL && h->hooks.streaming != NULL &&
-        h->hooks.streaming(h->ud, s->path)) {
-        s->streaming = true;
-        stream_complete(h, s);
-        return 0;
+    if (!s->done && frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        /* Asked once per stream; hooks.request gets the answer too. */
+        s->route_streams = s->path != NULL && h->hooks.streaming != NULL && h->hooks.streaming(h->ud, s->path);
+        if (!end && s->route_streams) {
+            s->streaming = true;
+            stream_complete(h, s);
+            return 0;
+        }
     }
     if (end && !s->done)
         stream_complete(h, s);

@@ -42,8 +42,9 @@ typedef struct h2srv h2srv_t;
 
 typedef struct h2srv_hooks {
     /* A complete request on stream_id; the callee owns req and answers with
-     * h2srv_respond (now or later). */
-    void (*request)(void *ud, int32_t stream_id, httpreq_t *req);
+     * h2srv_respond (now or later). streaming: what hooks.streaming said for
+     * its path (asked once per stream; false without that hook). */
+    void (*request)(void *ud, int32_t stream_id, httpreq_t *req, bool streaming);
     /* A stream with a request handed over and not yet answered closed
      * (client reset, connection closing): stream_ud as set with
      * h2srv_stream_set_ud. */

@@ -753,7 +753,7 @@ static void dispatch(conn_t *c, httpreq_t *http)
  * own callbacks (c->processing), and written in one buffer. Reading goes on
  * while draining: in-flight answers need the client's WINDOW_UPDATEs. */
 
-static void h2_on_request(void *ud, int32_t stream_id, httpreq_t *http)
+static void h2_on_request(void *ud, int32_t stream_id, httpreq_t *http, bool streaming)
 {
     conn_t *c = ud;
     httpsrv_req_t *r = calloc(1, sizeof *r);
@@ -767,7 +767,7 @@ static void h2_on_request(void *ud, int32_t stream_id, httpreq_t *http)
     r->stream_id = stream_id;
     r->start_ns = uv_hrtime();
     r->head_only = strcmp(http->method, "HEAD") == 0;
-    r->streaming = h2_is_streaming(c, http->target);
+    r->streaming = streaming;
     c->refs++;
     h2srv_stream_set_ud(c->h2, stream_id, r);
     route_request(c->srv, r);
