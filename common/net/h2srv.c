@@ -2,12 +2,13 @@
  * h2srv.c: one HTTP/2 server connection over nghttp2 (see h2srv.h).
  *
  * Requests. nghttp2 hands over header fields and DATA chunks; each stream
- * collects them under the HTTP/1.1 limits and, when the stream ends, the
- * request is rebuilt as HTTP/1.1 text and run through the same parser
- * (httpreq.h) the HTTP/1.1 path uses. That costs one copy of a small request
- * and buys identical limits, header lookup, query decoding and errors on both
- * protocols. Bytes beyond a limit are counted, not stored, so a client cannot
- * make a stream buffer more than the limit.
+ * collects them under the HTTP/1.1 limits and, when the stream ends, hands
+ * them to httpreq_make (httpreq.h), which checks and decodes them as the
+ * HTTP/1.1 parser would (method, target, query, the Host and Content-Length
+ * fields HTTP/1.1 would carry): identical limits, header lookup, query
+ * decoding and errors on both protocols without printing and re-parsing the
+ * request as text. Bytes beyond a limit are counted, not stored, so a client
+ * cannot make a stream buffer more than the limit.
  *
  * Answers. nghttp2 copies header fields when a response is submitted, so
  * they are built on the stack of h2srv_respond; the body stays with the
@@ -34,13 +35,14 @@ struct stream {
     stream_t *prev, *next;
     int32_t id;
     char *method, *path, *authority;
-    char *hdr; /* header lines as HTTP/1.1 text */
-    size_t hdr_len, hdr_cap, hdr_bytes, nheaders;
+    httpreq_kv_t *hdrs; /* the fields kept for the request, names as received */
+    size_t nhdrs, hdrs_cap, hdr_bytes, nheaders;
     char *body;
     size_t body_len, body_cap, body_seen;
     bool grpc, done, answered;
     bool finished; /* the answer is complete (h2srv_respond, h2srv_respond_end) */
     bool streaming; /* request handed over at its headers; body via hooks.data */
+    bool route_streams; /* hooks.streaming said yes for the path */
     bool open_ended; /* streamed answer: more data may come until h2srv_respond_end */
     size_t resp_cap;
     void *ud;
@@ -57,7 +59,6 @@ struct h2srv {
     void *ud;
     stream_t *streams;
     size_t nstreams, nincomplete;
-    httpreq_parser_t *parser; /* reused across streams; remade after an error */
 };
 
 int h2srv_sniff(const char *data, size_t len)
@@ -105,7 +106,11 @@ static void stream_free(stream_t *s)
     free(s->method);
     free(s->path);
     free(s->authority);
-    free(s->hdr);
+    for (size_t i = 0; i < s->nhdrs; i++) {
+        free(s->hdrs[i].name);
+        free(s->hdrs[i].value);
+    }
+    free(s->hdrs);
     free(s->body);
     free(s->resp);
     free(s->trailers);
@@ -235,7 +240,33 @@ static void refuse(h2srv_t *h, stream_t *s, int status, const char *msg)
     submit(h, s, status, "text/plain; charset=utf-8", NULL, 0);
 }
 
-/* The stream's request is complete: rebuild it as HTTP/1.1 and parse it. */
+/* Appends a copy of one field to the stream's list. */
+static int hdr_add(stream_t *s, const void *name, size_t namelen, const void *value, size_t valuelen)
+{
+    if (s->nhdrs == s->hdrs_cap) {
+        size_t cap = s->hdrs_cap ? 2 * s->hdrs_cap : 8;
+        httpreq_kv_t *p = realloc(s->hdrs, cap * sizeof *p);
+        if (p == NULL)
+            return -1;
+        s->hdrs = p;
+        s->hdrs_cap = cap;
+    }
+    char *n = malloc(namelen + 1), *v = malloc(valuelen + 1);
+    if (n == NULL || v == NULL) {
+        free(n);
+        free(v);
+        return -1;
+    }
+    memcpy(n, name, namelen);
+    n[namelen] = '\0';
+    memcpy(v, value, valuelen);
+    v[valuelen] = '\0';
+    s->hdrs[s->nhdrs++] = (httpreq_kv_t){n, v};
+    return 0;
+}
+
+/* The stream's request is complete: hand it over as an httpreq_t, checked
+ * as the HTTP/1.1 parser checks a request. */
 static void stream_complete(h2srv_t *h, stream_t *s)
 {
     s->done = true;
@@ -256,53 +287,25 @@ static void stream_complete(h2srv_t *h, stream_t *s)
         refuse(h, s, 400, "bad request: :method and :path are required");
         return;
     }
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    char cl[48];
-    int cln = snprintf(cl, sizeof cl, "content-length: %zu\r\n\r\n", s->body_len);
-    int rc = buf_append(&text, &len, &cap, s->method, strlen(s->method));
-    rc |= buf_append(&text, &len, &cap, " ", 1);
-    rc |= buf_append(&text, &len, &cap, s->path, strlen(s->path));
-    rc |= buf_append(&text, &len, &cap, " HTTP/1.1\r\n", 11);
-    if (s->hdr_len > 0)
-        rc |= buf_append(&text, &len, &cap, s->hdr, s->hdr_len);
-    if (s->authority != NULL) {
-        rc |= buf_append(&text, &len, &cap, "host: ", 6);
-        rc |= buf_append(&text, &len, &cap, s->authority, strlen(s->authority));
-        rc |= buf_append(&text, &len, &cap, "\r\n", 2);
-    }
-    rc |= buf_append(&text, &len, &cap, cl, (size_t)cln);
-    if (s->body_len > 0)
-        rc |= buf_append(&text, &len, &cap, s->body, s->body_len);
-    free(s->body);
-    s->body = NULL;
-    if (rc != 0) {
-        free(text);
+    /* The fields HTTP/1.1 would carry for framing, after the client's. */
+    char cl[24];
+    int cln = snprintf(cl, sizeof cl, "%zu", s->body_len);
+    if ((s->authority != NULL && hdr_add(s, "host", 4, s->authority, strlen(s->authority)) != 0) ||
+        hdr_add(s, "content-length", 14, cl, (size_t)cln) != 0) {
         refuse(h, s, 500, "out of memory");
         return;
     }
-    /* The added host and content-length fields do not count against the
-     * client (the authority was counted as a header field already). */
-    if (h->parser == NULL) {
-        httpreq_limits_t pl = *lim;
-        pl.max_headers += 2;
-        pl.max_header_bytes += 2 * lim->max_header_bytes + 64;
-        h->parser = httpreq_parser_new(&pl);
-    }
-    httpreq_parser_t *p = h->parser;
-    size_t used = 0;
-    httpreq_status_t st = p != NULL ? httpreq_parser_feed(p, text, len, &used) : HTTPREQ_ERROR;
-    free(text);
-    if (st != HTTPREQ_DONE) {
-        const char *msg = "bad request";
-        int status = p != NULL && st == HTTPREQ_ERROR ? httpreq_parser_error(p, &msg) : 400;
+    int status;
+    const char *msg;
+    httpreq_t *req = httpreq_make(s->method, s->path, s->hdrs, s->nhdrs, s->body, s->body_len, lim, &status, &msg);
+    s->path = s->body = NULL;
+    s->hdrs = NULL;
+    s->nhdrs = s->hdrs_cap = 0;
+    if (req == NULL) {
         refuse(h, s, status, msg);
-        httpreq_parser_free(p);
-        h->parser = NULL;
         return;
     }
-    httpreq_t *req = httpreq_parser_take(p);
-    h->hooks.request(h->ud, s->id, req);
+    h->hooks.request(h->ud, s->id, req, s->route_streams);
 }
 
 /* ---- nghttp2 callbacks */
@@ -365,16 +368,13 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     s->nheaders++;
     if (name_is(name, namelen, "content-type") && valuelen >= 16 && memcmp(value, "application/grpc", 16) == 0)
         s->grpc = true;
-    /* The rebuilt request gets its own framing fields. */
+    /* The request gets its own framing fields (stream_complete). */
     if (name_is(name, namelen, "content-length") || name_is(name, namelen, "host") ||
         name_is(name, namelen, "transfer-encoding") || name_is(name, namelen, "connection"))
         return 0;
     if (s->hdr_bytes > h->cfg.limits.max_header_bytes || s->nheaders > h->cfg.limits.max_headers)
         return 0; /* counted, refused when the stream ends */
-    if (buf_append(&s->hdr, &s->hdr_len, &s->hdr_cap, name, namelen) != 0 ||
-        buf_append(&s->hdr, &s->hdr_len, &s->hdr_cap, ": ", 2) != 0 ||
-        buf_append(&s->hdr, &s->hdr_len, &s->hdr_cap, value, valuelen) != 0 ||
-        buf_append(&s->hdr, &s->hdr_len, &s->hdr_cap, "\r\n", 2) != 0)
+    if (hdr_add(s, name, namelen, value, valuelen) != 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     return 0;
 }
@@ -415,11 +415,14 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
             h->hooks.data(h->ud, s->ud, NULL, 0, true);
         return 0;
     }
-    if (!s->done && frame->hd.type == NGHTTP2_HEADERS && !end && s->path != NULL && h->hooks.streaming != NULL &&
-        h->hooks.streaming(h->ud, s->path)) {
-        s->streaming = true;
-        stream_complete(h, s);
-        return 0;
+    if (!s->done && frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        /* Asked once per stream; hooks.request gets the answer too. */
+        s->route_streams = s->path != NULL && h->hooks.streaming != NULL && h->hooks.streaming(h->ud, s->path);
+        if (!end && s->route_streams) {
+            s->streaming = true;
+            stream_complete(h, s);
+            return 0;
+        }
     }
     if (end && !s->done)
         stream_complete(h, s);
@@ -500,7 +503,6 @@ void h2srv_free(h2srv_t *h)
         if (ud != NULL && h->hooks.closed != NULL)
             h->hooks.closed(h->ud, ud);
     }
-    httpreq_parser_free(h->parser);
     free(h);
 }
 
@@ -510,39 +512,27 @@ int h2srv_recv(h2srv_t *h, const char *data, size_t len)
     return n < 0 ? -1 : 0;
 }
 
-int h2srv_send(h2srv_t *h, char **out, size_t *len)
+int h2srv_send(h2srv_t *h, char **buf, size_t *cap, size_t *len)
 {
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
+    *len = 0;
     for (;;) {
         const uint8_t *p;
         ssize_t k = nghttp2_session_mem_send(h->session, &p);
-        if (k > 0 && buf == NULL) {
-            cap = (size_t)k + 4096; /* one allocation for a typical answer */
-            if ((buf = malloc(cap)) == NULL) {
-                *out = NULL;
-                *len = 0;
+        if (k <= 0)
+            return k < 0 ? -1 : 0;
+        if (*len + (size_t)k > *cap) {
+            size_t c = *cap ? *cap : (size_t)k + 4096; /* one allocation for a typical answer */
+            while (c < *len + (size_t)k)
+                c *= 2;
+            char *b = realloc(*buf, c);
+            if (b == NULL)
                 return -1;
-            }
+            *buf = b;
+            *cap = c;
         }
-        if (k < 0) {
-            free(buf);
-            *out = NULL;
-            *len = 0;
-            return -1;
-        }
-        if (k == 0)
-            break;
-        if (buf_append(&buf, &n, &cap, p, (size_t)k) != 0) {
-            free(buf);
-            *out = NULL;
-            *len = 0;
-            return -1;
-        }
+        memcpy(*buf + *len, p, (size_t)k);
+        *len += (size_t)k;
     }
-    *out = buf;
-    *len = n;
-    return 0;
 }
 
 void h2srv_stream_set_ud(h2srv_t *h, int32_t stream_id, void *stream_ud)

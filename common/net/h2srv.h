@@ -42,8 +42,9 @@ typedef struct h2srv h2srv_t;
 
 typedef struct h2srv_hooks {
     /* A complete request on stream_id; the callee owns req and answers with
-     * h2srv_respond (now or later). */
-    void (*request)(void *ud, int32_t stream_id, httpreq_t *req);
+     * h2srv_respond (now or later). streaming: what hooks.streaming said for
+     * its path (asked once per stream; false without that hook). */
+    void (*request)(void *ud, int32_t stream_id, httpreq_t *req, bool streaming);
     /* A stream with a request handed over and not yet answered closed
      * (client reset, connection closing): stream_ud as set with
      * h2srv_stream_set_ud. */
@@ -74,9 +75,11 @@ void h2srv_free(h2srv_t *h);
 /* Feeds received bytes (hooks may run inside). -1 on a connection error:
  * a GOAWAY may be queued; send it and close. */
 int h2srv_recv(h2srv_t *h, const char *data, size_t len);
-/* Everything nghttp2 wants to write now, in one malloc'd buffer (*out NULL
- * and *len 0 when nothing). -1 on a fatal error. */
-int h2srv_send(h2srv_t *h, char **out, size_t *len);
+/* Everything nghttp2 wants to write now, into *buf from its start: *len
+ * bytes (0 when nothing). *buf (*cap bytes; NULL and 0 for none yet) is the
+ * caller's and grown with realloc, so a connection can reuse one buffer
+ * from write to write. -1 on a fatal error (*buf stays the caller's). */
+int h2srv_send(h2srv_t *h, char **buf, size_t *cap, size_t *len);
 
 /* Attaches the caller's pointer to a stream (reported by hooks.closed). */
 void h2srv_stream_set_ud(h2srv_t *h, int32_t stream_id, void *stream_ud);

@@ -298,8 +298,9 @@ static int on_header_value(http_parser *hp, const char *at, size_t len)
     return sb_append(&p->value, at, len) == 0 ? 0 : fail_oom(p);
 }
 
-/* Splits the query into decoded parameters; -1 on an invalid escape. */
-static int parse_query(httpreq_parser_t *p, httpreq_t *r)
+/* Splits r->query into decoded parameters: 0, -1 out of memory, -2 an
+ * invalid escape. */
+static int split_query(httpreq_t *r)
 {
     const char *q = r->query;
     size_t n = 0;
@@ -307,7 +308,7 @@ static int parse_query(httpreq_parser_t *p, httpreq_t *r)
         n += *s == '&';
     r->params = calloc(n + 1, sizeof *r->params);
     if (r->params == NULL)
-        return fail_oom(p);
+        return -1;
     while (*q) {
         const char *end = strchr(q, '&');
         size_t len = end ? (size_t)(end - q) : strlen(q);
@@ -319,12 +320,46 @@ static int parse_query(httpreq_parser_t *p, httpreq_t *r)
             if (k == NULL || v == NULL) {
                 free(k);
                 free(v);
-                return fail(p, 400, "bad query string: invalid percent-escape");
+                return -2;
             }
             r->params[r->nparams++] = (httpreq_kv_t){k, v};
         }
         q += len + (end != NULL);
     }
+    return 0;
+}
+
+static int parse_query(httpreq_parser_t *p, httpreq_t *r)
+{
+    int rc = split_query(r);
+    return rc == 0 ? 0 : rc == -1 ? fail_oom(p) : fail(p, 400, "bad query string: invalid percent-escape");
+}
+
+/* Request target into r->path and r->query as http-parser reads it: the
+ * same characters accepted, the fragment dropped. -1 when it is refused. */
+static int split_target(httpreq_t *r, bool connect)
+{
+    size_t len = strlen(r->target);
+    struct http_parser_url u;
+    http_parser_url_init(&u);
+    if (http_parser_parse_url(r->target, len, connect, &u) != 0)
+        return -1;
+    const char *path = "/";
+    size_t plen = 1;
+    if (u.field_set & (1 << UF_PATH)) {
+        path = r->target + u.field_data[UF_PATH].off;
+        plen = u.field_data[UF_PATH].len;
+    }
+    const char *query = "";
+    size_t qlen = 0;
+    if (u.field_set & (1 << UF_QUERY)) {
+        query = r->target + u.field_data[UF_QUERY].off;
+        qlen = u.field_data[UF_QUERY].len;
+    }
+    if (plen == 0 || path[0] != '/')
+        return -1;
+    r->path = memdup0(path, plen);
+    r->query = memdup0(query, qlen);
     return 0;
 }
 
@@ -343,28 +378,12 @@ static int on_headers_complete(http_parser *hp)
     r->keep_alive = http_should_keep_alive(hp) && !hp->upgrade;
     if (p->url.s == NULL || memchr(p->url.s, '\0', p->url.len) != NULL)
         return fail(p, 400, "bad request target");
-    struct http_parser_url u;
-    http_parser_url_init(&u);
-    if (http_parser_parse_url(p->url.s, p->url.len, hp->method == HTTP_CONNECT, &u) != 0)
-        return fail(p, 400, "bad request target");
-    const char *path = "/";
-    size_t plen = 1;
-    if (u.field_set & (1 << UF_PATH)) {
-        path = p->url.s + u.field_data[UF_PATH].off;
-        plen = u.field_data[UF_PATH].len;
-    }
-    const char *query = "";
-    size_t qlen = 0;
-    if (u.field_set & (1 << UF_QUERY)) {
-        query = p->url.s + u.field_data[UF_QUERY].off;
-        qlen = u.field_data[UF_QUERY].len;
-    }
-    if (plen == 0 || path[0] != '/')
-        return fail(p, 400, "bad request target");
-    r->path = memdup0(path, plen);
-    r->query = memdup0(query, qlen);
     r->target = sb_take(&p->url);
-    if (r->path == NULL || r->query == NULL || r->target == NULL)
+    if (r->target == NULL)
+        return fail_oom(p);
+    if (split_target(r, hp->method == HTTP_CONNECT) != 0)
+        return fail(p, 400, "bad request target");
+    if (r->path == NULL || r->query == NULL)
         return fail_oom(p);
     if (parse_query(p, r) != 0)
         return -1;
@@ -626,4 +645,71 @@ void httpreq_path_params_free(httpreq_path_params_t *p)
         free(p->values[i]);
     }
     memset(p, 0, sizeof *p);
+}
+
+/* ---- requests from parts (HTTP/2) */
+
+static const char *known_method(const char *m)
+{
+    static const char *const methods[] = {
+#define XX(num, name, string) #string,
+        HTTP_METHOD_MAP(XX)
+#undef XX
+    };
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(methods[i], m) == 0)
+            return methods[i];
+    return NULL;
+}
+
+httpreq_t *httpreq_make(const char *method, char *target, httpreq_kv_t *headers, size_t nheaders, char *body,
+                        size_t body_len, const httpreq_limits_t *limits, int *status, const char **msg)
+{
+    httpreq_t *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        free(target);
+        for (size_t i = 0; i < nheaders; i++) {
+            free(headers[i].name);
+            free(headers[i].value);
+        }
+        free(headers);
+        free(body);
+        *status = 413;
+        *msg = "out of memory while reading the request";
+        return NULL;
+    }
+    r->target = target;
+    r->headers = headers;
+    r->nheaders = nheaders;
+    r->body = body != NULL ? body : calloc(1, 1);
+    r->body_len = body_len;
+    r->version_major = r->version_minor = 1;
+    r->keep_alive = true;
+    /* The checks in the order http-parser meets them in a request line. */
+    const char *err = NULL;
+    *status = 400;
+    if ((r->method = known_method(method)) == NULL)
+        err = "bad request: invalid HTTP method";
+    else if (split_target(r, strcmp(method, "CONNECT") == 0) != 0)
+        err = "bad request: invalid URL"; /* what the request line's scan says first */
+    static const httpreq_limits_t defaults = HTTPREQ_LIMITS_DEFAULT;
+    if (err == NULL && strlen(target) > (limits != NULL ? limits : &defaults)->max_url_bytes) {
+        *status = 414;
+        err = "request target too long";
+    }
+    if (err == NULL && (r->path == NULL || r->query == NULL || r->body == NULL)) {
+        *status = 413;
+        err = "out of memory while reading the request";
+    }
+    int q = err == NULL ? split_query(r) : 0;
+    if (q != 0) {
+        *status = q == -1 ? 413 : 400;
+        err = q == -1 ? "out of memory while reading the request" : "bad query string: invalid percent-escape";
+    }
+    if (err != NULL) {
+        *msg = err;
+        httpreq_free(r);
+        return NULL;
+    }
+    return r;
 }

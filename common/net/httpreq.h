@@ -80,6 +80,17 @@ httpreq_state_t httpreq_parser_state(const httpreq_parser_t *p);
  * passed the header and size checks: the server may answer "100 Continue". */
 bool httpreq_parser_take_continue(httpreq_parser_t *p);
 
+/* A request from parts another protocol has already split (HTTP/2's
+ * pseudo-header fields and header list), checked and decoded as if the
+ * parser had read it as HTTP/1.1: a method http-parser knows, a target it
+ * accepts within max_url_bytes (414), query escapes (400). target, headers
+ * (the array and its strings) and body (body_len bytes, NUL-terminated) are
+ * malloc'd and taken over, also on failure. The request is HTTP/1.1
+ * keep-alive; limits NULL means HTTPREQ_LIMITS_DEFAULT. NULL on a refusal, with the status and a one-line reason as
+ * httpreq_parser_error gives them. */
+httpreq_t *httpreq_make(const char *method, char *target, httpreq_kv_t *headers, size_t nheaders, char *body,
+                        size_t body_len, const httpreq_limits_t *limits, int *status, const char **msg);
+
 /* Percent-decodes src[0..len) into a new NUL-terminated string (*out_len
  * bytes when out_len is not NULL). plus_space: '+' means ' ' (query strings).
  * NULL for an invalid escape ("%4", "%zz"), a decoded NUL, or out of memory. */

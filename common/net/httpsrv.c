@@ -39,6 +39,7 @@
 #define READ_BUF_SIZE 65536
 #define LINGER_MS 1000
 #define CODE_CACHE 8
+#define H2_OUT_KEEP 16384 /* largest HTTP/2 output buffer a connection keeps */
 
 typedef struct route {
     char *method;
@@ -108,12 +109,15 @@ struct conn {
     bool closing, stop_parsing, lingering, rejected, processing, close_written, reading;
     bool sniffed;  /* the first bytes were looked at: HTTP/2 preface or not */
     h2srv_t *h2;   /* HTTP/2 (h2c prior knowledge) session, else NULL */
+    char *h2_out;  /* HTTP/2: an output buffer back from its write, for the next */
+    size_t h2_out_cap;
 };
 
 typedef struct wreq {
     uv_write_t w;
     conn_t *conn;
     char *head;
+    size_t head_cap; /* HTTP/2: head is an output buffer of this size */
     char *body;
     bool close;
 } wreq_t;
@@ -230,6 +234,7 @@ static void conn_unref(conn_t *c)
     httpsrv_t *srv = c->srv;
     httpreq_parser_free(c->parser);
     free(c->in);
+    free(c->h2_out);
     free(c);
     srv->nalloc--;
     srv_maybe_free(srv);
@@ -518,7 +523,14 @@ static void on_write(uv_write_t *w, int status)
     wreq_t *wr = (wreq_t *)w;
     conn_t *c = wr->conn;
     bool close = wr->close;
-    free(wr->head);
+    /* HTTP/2 output is reused rather than freed and allocated again for the
+     * next answer (a few KiB, which malloc serves slowly); large ones go. */
+    if (wr->head_cap > 0 && wr->head_cap <= H2_OUT_KEEP && c->h2_out == NULL && !c->closing) {
+        c->h2_out = wr->head;
+        c->h2_out_cap = wr->head_cap;
+    } else {
+        free(wr->head);
+    }
     free(wr->body);
     free(wr);
     c->writes_pending--;
@@ -741,7 +753,7 @@ static void dispatch(conn_t *c, httpreq_t *http)
  * own callbacks (c->processing), and written in one buffer. Reading goes on
  * while draining: in-flight answers need the client's WINDOW_UPDATEs. */
 
-static void h2_on_request(void *ud, int32_t stream_id, httpreq_t *http)
+static void h2_on_request(void *ud, int32_t stream_id, httpreq_t *http, bool streaming)
 {
     conn_t *c = ud;
     httpsrv_req_t *r = calloc(1, sizeof *r);
@@ -755,7 +767,7 @@ static void h2_on_request(void *ud, int32_t stream_id, httpreq_t *http)
     r->stream_id = stream_id;
     r->start_ns = uv_hrtime();
     r->head_only = strcmp(http->method, "HEAD") == 0;
-    r->streaming = h2_is_streaming(c, http->target);
+    r->streaming = streaming;
     c->refs++;
     h2srv_stream_set_ud(c->h2, stream_id, r);
     route_request(c->srv, r);
@@ -810,13 +822,19 @@ static void h2_flush(conn_t *c)
 {
     if (c->closing || c->h2 == NULL || c->processing)
         return;
-    char *out = NULL;
-    size_t len = 0;
-    if (h2srv_send(c->h2, &out, &len) != 0) {
+    char *out = c->h2_out;
+    size_t cap = c->h2_out_cap, len = 0;
+    c->h2_out = NULL;
+    c->h2_out_cap = 0;
+    if (h2srv_send(c->h2, &out, &cap, &len) != 0) {
+        free(out);
         conn_close(c);
         return;
     }
-    if (len > 0) {
+    if (len == 0) {
+        c->h2_out = out;
+        c->h2_out_cap = cap;
+    } else {
         wreq_t *wr = calloc(1, sizeof *wr);
         if (wr == NULL) {
             free(out);
@@ -825,6 +843,7 @@ static void h2_flush(conn_t *c)
         }
         wr->conn = c;
         wr->head = out;
+        wr->head_cap = cap;
         uv_buf_t b = uv_buf_init(out, (unsigned)len);
         if (c->writes_pending == 0)
             c->last_write_ms = uv_now(c->srv->loop);

@@ -89,7 +89,7 @@ void *gw_cache_answer_encode(ProtobufCMessage *resp, protobuf_c_boolean *cached,
 }
 
 int gw_cache_answer_body(const void *value, size_t len, gw_encoding_t enc, bool cached,
-                         const char *request_id, char **out, size_t *out_len)
+                         const char *request_id, size_t headroom, char **out, size_t *out_len)
 {
     const uint8_t *v = value;
     if (len < STORED_HDR || memcmp(v, STORED_MAGIC, 4) != 0)
@@ -99,12 +99,13 @@ int gw_cache_answer_body(const void *value, size_t len, gw_encoding_t enc, bool 
     if (pn + jn != len - STORED_HDR || at + sizeof SPLICE_JSON - 1 > jn || idn > 127)
         return -1;
     const uint8_t *proto = v + STORED_HDR, *json = proto + pn;
-    char *body;
+    char *buf, *body;
     size_t n;
     if (enc == GW_ENC_PROTO) {
-        body = malloc(pn + 4 + idn);
-        if (body == NULL)
+        buf = malloc(headroom + pn + 4 + idn);
+        if (buf == NULL)
             return -1;
+        body = buf + headroom;
         memcpy(body, proto, pn);
         n = pn;
         if (cached) {
@@ -125,15 +126,16 @@ int gw_cache_answer_body(const void *value, size_t len, gw_encoding_t enc, bool 
             return -1;
         size_t rest = jn - at - (sizeof SPLICE_JSON - 1);
         n = at + (size_t)mn + rest;
-        body = malloc(n + 1);
-        if (body == NULL)
+        buf = malloc(headroom + n + 1);
+        if (buf == NULL)
             return -1;
+        body = buf + headroom;
         memcpy(body, json, at);
         memcpy(body + at, mid, (size_t)mn);
         memcpy(body + at + mn, json + at + (sizeof SPLICE_JSON - 1), rest);
         body[n] = '\0';
     }
-    *out = body;
+    *out = buf;
     *out_len = n;
     return 0;
 }

@@ -48,9 +48,10 @@ void *gw_cache_answer_encode(ProtobufCMessage *resp, protobuf_c_boolean *cached,
 
 /* The body answering one request from a stored value v[0..len), in enc,
  * with this request's cached flag and id (a token: no JSON escaping
- * needed, < 128 bytes): malloc'd into *body, length in *n. -1 when v is
- * not a stored answer (or memory ran out). */
+ * needed, < 128 bytes): malloc'd into *body after headroom bytes left for
+ * the caller (gRPC's message prefix), *n bytes of body after them. -1 when
+ * v is not a stored answer (or memory ran out). */
 int gw_cache_answer_body(const void *v, size_t len, gw_encoding_t enc, bool cached, const char *request_id,
-                         char **body, size_t *n);
+                         size_t headroom, char **body, size_t *n);
 
 #endif

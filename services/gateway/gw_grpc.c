@@ -219,6 +219,15 @@ static bool past_deadline(const httpsrv_req_t *r)
     return d != 0 && uv_hrtime() > d;
 }
 
+void gw_grpc_prefix(char *p, size_t len)
+{
+    p[0] = 0;
+    p[1] = (char)(len >> 24);
+    p[2] = (char)(len >> 16);
+    p[3] = (char)(len >> 8);
+    p[4] = (char)len;
+}
+
 int gw_grpc_append(char **buf, size_t *len, const ProtobufCMessage *m)
 {
     size_t n = protobuf_c_message_get_packed_size(m);
@@ -226,11 +235,7 @@ int gw_grpc_append(char **buf, size_t *len, const ProtobufCMessage *m)
     if (b == NULL)
         return -1;
     char *p = b + *len;
-    p[0] = 0;
-    p[1] = (char)(n >> 24);
-    p[2] = (char)(n >> 16);
-    p[3] = (char)(n >> 8);
-    p[4] = (char)n;
+    gw_grpc_prefix(p, n);
     protobuf_c_message_pack(m, (uint8_t *)p + 5);
     *buf = b;
     *len += 5 + n;
@@ -261,11 +266,7 @@ void gw_grpc_respond_owned(httpsrv_req_t *r, char *msg, size_t len)
         gw_grpc_respond_status(r, GW_GRPC_RESOURCE_EXHAUSTED, "out of memory");
         return;
     }
-    body[0] = 0;
-    body[1] = (char)(len >> 24);
-    body[2] = (char)(len >> 16);
-    body[3] = (char)(len >> 8);
-    body[4] = (char)len;
+    gw_grpc_prefix(body, len);
     if (len > 0)
         memcpy(body + 5, msg, len);
     free(msg);

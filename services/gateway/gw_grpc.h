@@ -59,9 +59,13 @@ int gw_grpc_unwrap(httpsrv_req_t *r, const char **msg, size_t *len);
 int gw_grpc_unwrap_stream(httpsrv_req_t *r, const char **body, size_t *len);
 /* The next message of a checked body from *off: 1 with msg/len, 0 at the end. */
 int gw_grpc_next(const char *body, size_t len, size_t *off, const char **msg, size_t *msg_len);
+/* The 5-byte prefix of a message of len bytes (uncompressed), at p. */
+#define GW_GRPC_PREFIX 5
+void gw_grpc_prefix(char *p, size_t len);
 /* Appends m, framed, to buf (realloc'd): 0, or -1 out of memory. */
 int gw_grpc_append(char **buf, size_t *len, const ProtobufCMessage *m);
-/* Answers r with already framed messages (taken over) and grpc-status 0. */
+/* Answers r with already framed messages (taken over) and grpc-status 0;
+ * DEADLINE_EXCEEDED instead when r's deadline has passed. */
 void gw_grpc_respond_framed(httpsrv_req_t *r, char *framed, size_t len);
 /* Splits body[0..len) into its one length-prefixed message: 0, or -1 with
  * the gRPC status in *code and a reason in why[size] (exposed for the fuzzer). */

@@ -32,6 +32,7 @@
 #include "common/base/arena.h"
 #include "common/base/log.h"
 #include "services/gateway/gw_cache_codec.h"
+#include "services/gateway/gw_grpc.h"
 #include "services/gateway/gw_history.h"
 
 typedef struct worker_res {
@@ -383,10 +384,16 @@ static int stored_respond(httpsrv_req_t *r, gw_encoding_t enc, const void *v, si
 {
     char *body;
     size_t n;
-    if (gw_cache_answer_body(v, len, enc, cached, request_id, &body, &n) != 0)
+    bool grpc = gw_grpc_is(r); /* the message prefix goes in front: no copy to frame it */
+    if (gw_cache_answer_body(v, len, enc, cached, request_id, grpc ? GW_GRPC_PREFIX : 0, &body, &n) != 0)
         return -1;
     httpsrv_req_note(r, "cache", cached ? "hit" : "miss");
-    gw_respond_body(r, enc, body, n);
+    if (grpc) {
+        gw_grpc_prefix(body, n);
+        gw_grpc_respond_framed(r, body, GW_GRPC_PREFIX + n);
+    } else {
+        gw_respond_body(r, enc, body, n);
+    }
     return 0;
 }
 

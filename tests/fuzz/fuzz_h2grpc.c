@@ -50,8 +50,9 @@ static void fz_data(void *ud, void *stream_ud, const char *data, size_t len, boo
     }
 }
 
-static void on_request(void *ud, int32_t id, httpreq_t *req)
+static void on_request(void *ud, int32_t id, httpreq_t *req, bool streaming)
 {
+    (void)streaming;
     fz_t *f = ud;
     if (strlen(req->target) > limits.max_url_bytes + 8 || req->body_len > limits.max_body_bytes)
         __builtin_trap();
@@ -113,10 +114,10 @@ static void on_closed(void *ud, void *stream_ud)
 
 static void drain(h2srv_t *h)
 {
-    char *out;
-    size_t len;
-    if (h2srv_send(h, &out, &len) == 0)
-        free(out);
+    char *out = NULL;
+    size_t cap = 0, len;
+    h2srv_send(h, &out, &cap, &len);
+    free(out);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

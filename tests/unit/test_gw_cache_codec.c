@@ -38,7 +38,7 @@ static void test_answer_roundtrip(void **state)
     void *v = stored(&len);
     char *body;
     size_t n;
-    assert_int_equal(gw_cache_answer_body(v, len, GW_ENC_PROTO, true, "req-7", &body, &n), 0);
+    assert_int_equal(gw_cache_answer_body(v, len, GW_ENC_PROTO, true, "req-7", 0, &body, &n), 0);
     Recsys__V1__RecommendResponse *r = recsys__v1__recommend_response__unpack(NULL, n, (uint8_t *)body);
     assert_non_null(r);
     assert_true(r->cached);
@@ -49,7 +49,17 @@ static void test_answer_roundtrip(void **state)
     recsys__v1__recommend_response__free_unpacked(r, NULL);
     free(body);
 
-    assert_int_equal(gw_cache_answer_body(v, len, GW_ENC_JSON, false, "req-8", &body, &n), 0);
+    /* headroom: the same body after 5 bytes left to the caller */
+    char *plain;
+    size_t pn;
+    assert_int_equal(gw_cache_answer_body(v, len, GW_ENC_PROTO, true, "req-7", 0, &plain, &pn), 0);
+    assert_int_equal(gw_cache_answer_body(v, len, GW_ENC_PROTO, true, "req-7", 5, &body, &n), 0);
+    assert_int_equal(n, pn);
+    assert_memory_equal(body + 5, plain, n);
+    free(plain);
+    free(body);
+
+    assert_int_equal(gw_cache_answer_body(v, len, GW_ENC_JSON, false, "req-8", 0, &body, &n), 0);
     assert_int_equal(strlen(body), n);
     assert_non_null(strstr(body, "\"cached\":false,\"request_id\":\"req-8\""));
     assert_non_null(strstr(body, "\\\"cached\\\":false")); /* the title, still escaped */
@@ -65,12 +75,12 @@ static void test_not_stored(void **state)
     uint8_t *v = stored(&len);
     char *body;
     size_t n;
-    assert_int_equal(gw_cache_answer_body(v, 10, GW_ENC_JSON, false, "x", &body, &n), -1);
-    assert_int_equal(gw_cache_answer_body(v, len - 1, GW_ENC_PROTO, false, "x", &body, &n), -1);
+    assert_int_equal(gw_cache_answer_body(v, 10, GW_ENC_JSON, false, "x", 0, &body, &n), -1);
+    assert_int_equal(gw_cache_answer_body(v, len - 1, GW_ENC_PROTO, false, "x", 0, &body, &n), -1);
     v[0] = 'X';
-    assert_int_equal(gw_cache_answer_body(v, len, GW_ENC_PROTO, false, "x", &body, &n), -1);
+    assert_int_equal(gw_cache_answer_body(v, len, GW_ENC_PROTO, false, "x", 0, &body, &n), -1);
     free(v);
-    assert_int_equal(gw_cache_answer_body("", 0, GW_ENC_PROTO, false, "x", &body, &n), -1);
+    assert_int_equal(gw_cache_answer_body("", 0, GW_ENC_PROTO, false, "x", 0, &body, &n), -1);
 }
 
 static void test_request_key(void **state)

@@ -194,6 +194,57 @@ static void test_req_state_and_continue(void **state)
     httpreq_parser_free(p);
 }
 
+/* httpreq_make (HTTP/2's requests) against the parser on the same request. */
+static httpreq_t *make_one(const char *method, const char *target, const char *body, const httpreq_limits_t *lim,
+                           int *status, const char **msg)
+{
+    httpreq_kv_t *h = calloc(1, sizeof *h);
+    h[0] = (httpreq_kv_t){strdup("content-type"), strdup("application/grpc")};
+    return httpreq_make(method, strdup(target), h, 1, strdup(body), strlen(body), lim, status, msg);
+}
+
+static void test_req_make(void **state)
+{
+    int st, es;
+    const char *msg;
+    httpreq_t *r = make_one("POST", "/v1/items?q=a+b%2Fc&flag#frag", "xyz", NULL, &st, &msg);
+    httpreq_t *p = parse_one("POST /v1/items?q=a+b%2Fc&flag#frag HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz", NULL, &es);
+    assert_non_null(r);
+    assert_non_null(p);
+    assert_string_equal(r->method, p->method);
+    assert_string_equal(r->target, p->target);
+    assert_string_equal(r->path, p->path);
+    assert_string_equal(r->query, p->query);
+    assert_int_equal(r->nparams, p->nparams);
+    assert_string_equal(httpreq_param(r, "q"), "a b/c");
+    assert_string_equal(httpreq_param(r, "flag"), "");
+    assert_string_equal(httpreq_header(r, "Content-Type"), "application/grpc");
+    assert_string_equal(r->body, "xyz");
+    assert_int_equal(r->body_len, 3);
+    assert_true(r->keep_alive && r->version_major == 1 && r->version_minor == 1);
+    httpreq_free(r);
+    httpreq_free(p);
+
+    httpreq_limits_t lim = HTTPREQ_LIMITS_DEFAULT;
+    lim.max_url_bytes = 16;
+    assert_null(make_one("FETCH", "/", "", NULL, &st, &msg));
+    assert_int_equal(st, 400);
+    assert_string_equal(msg, "bad request: invalid HTTP method");
+    assert_null(parse_one("FETCH / HTTP/1.1\r\n\r\n", NULL, &es));
+    assert_int_equal(es, 400);
+    assert_null(make_one("GET", "/0123456789abcdef", "", &lim, &st, &msg));
+    assert_int_equal(st, 414);
+    assert_null(parse_one("GET /0123456789abcdef HTTP/1.1\r\n\r\n", &lim, &es));
+    assert_int_equal(es, 414);
+    assert_null(make_one("GET", "/a?x=%zz", "", NULL, &st, &msg));
+    assert_int_equal(st, 400);
+    assert_string_equal(msg, "bad query string: invalid percent-escape");
+    assert_null(make_one("GET", "/a\x7f", "", NULL, &st, &msg));
+    assert_int_equal(st, 400);
+    assert_null(parse_one("GET /a\x7f HTTP/1.1\r\n\r\n", NULL, &es));
+    assert_int_equal(es, 400);
+}
+
 static void test_decode_and_match(void **state)
 {
     size_t n;
@@ -1159,6 +1210,7 @@ int main(void)
         cmocka_unit_test(test_req_pipelined_any_split),
         cmocka_unit_test(test_req_limits),
         cmocka_unit_test(test_req_state_and_continue),
+        cmocka_unit_test(test_req_make),
         cmocka_unit_test(test_decode_and_match),
         cmocka_unit_test(test_get_post_keepalive),
         cmocka_unit_test(test_pipelining_in_order),
