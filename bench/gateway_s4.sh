@@ -21,21 +21,12 @@ RUNS=${3:-3}
 SECS=${S4_SECONDS:-5}
 BIN=$BUILD/bin
 T=$(mktemp -d /tmp/gws4.XXXXXX)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf $T' EXIT
-port() { while :; do p=$((20000 + RANDOM % 40000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }; done; }
-RP=$(port); CP=$(port); FP=$(port); GP=$(port); AP=$(port); GP2=$(port); AP2=$(port)
-redis-server --port $RP --save '' --appendonly no --dir $T >/dev/null 2>&1 & PIDS+=($!)
-$BIN/recsys-content serve --data "$DATA" --listen tcp://127.0.0.1:$CP --admin-port 0 2>$T/content.log & PIDS+=($!)
-$BIN/recsys-cf serve --data "$DATA" --listen tcp://127.0.0.1:$FP --admin-port 0 2>$T/cf.log & PIDS+=($!)
-common="--data $DATA --content-url tcp://127.0.0.1:$CP --cf-url tcp://127.0.0.1:$FP --redis-port $RP --log-level warn"
-$BIN/recsys-gateway $common --port $GP --admin-port $AP 2>$T/gw.log & PIDS+=($!)
-$BIN/recsys-gateway $common --port $GP2 --admin-port $AP2 --cache-ttl-ms 0 2>$T/gw2.log & PIDS+=($!)
-for _ in $(seq 600); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$AP/readyz)" = 200 ] &&
-    [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$AP2/readyz)" = 200 ] && break
-    sleep 0.2
-done
+source "$(dirname "$0")/stack.bash"
+GP=$(bench_port); AP=$(bench_port); GP2=$(bench_port); AP2=$(bench_port)
+bench_workers
+bench_gateway $GP $AP
+bench_gateway $GP2 $AP2 --cache-ttl-ms 0
+bench_ready $AP $AP2
 users=$(tail -n +2 "$DATA/ratings.csv" 2>/dev/null | cut -d, -f1 | sort -u | wc -l)
 [ "$users" -gt 0 ] || users=600
 size=$(curl -s "http://127.0.0.1:$GP/v1/users/1/recommendations?k=10" | wc -c)

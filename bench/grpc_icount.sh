@@ -23,21 +23,13 @@ done
 T=$(mktemp -d /tmp/grpcic.XXXXXX)
 OUT=${S6_ICOUNT_OUT:-$T}
 mkdir -p "$OUT"
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf $T' EXIT
-port() { while :; do p=$((20000 + RANDOM % 40000)); (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }; done; }
-RP=$(port); CP=$(port); FP=$(port); GP=$(port); AP=$(port)
-redis-server --port $RP --save '' --appendonly no --dir $T >/dev/null 2>&1 & PIDS+=($!)
-$BIN/recsys-content serve --data "$DATA" --listen tcp://127.0.0.1:$CP --admin-port 0 2>$T/content.log & PIDS+=($!)
-$BIN/recsys-cf serve --data "$DATA" --listen tcp://127.0.0.1:$FP --admin-port 0 2>$T/cf.log & PIDS+=($!)
-valgrind --tool=callgrind --compress-strings=no --compress-pos=no --callgrind-out-file="$OUT/callgrind.out.%p" \
-    $BIN/recsys-gateway --data "$DATA" --content-url tcp://127.0.0.1:$CP --cf-url tcp://127.0.0.1:$FP \
-    --redis-port $RP --log-level warn --port $GP --admin-port $AP 2>$T/gw.log & GW=$!
-PIDS+=($GW)
-for _ in $(seq 1500); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$AP/readyz)" = 200 ] && break
-    sleep 0.2
-done
+source "$(dirname "$0")/stack.bash"
+GP=$(bench_port); AP=$(bench_port)
+bench_workers
+GW_WRAP="valgrind --tool=callgrind --compress-strings=no --compress-pos=no --callgrind-out-file=$OUT/callgrind.out.%p" \
+    bench_gateway $GP $AP
+GW=$GW_PID
+bench_ready $AP
 printf '\n\001\061\030\n' >$T/req.pb                       # RecommendRequest{user_id: "1", k: 10}
 printf '\000\000\000\000\005\n\001\061\030\n' >$T/req.grpc # the same, gRPC-framed
 URL=http://127.0.0.1:$GP
@@ -50,7 +42,7 @@ grpc 200 >$T/w1 2>&1; twirp 200 >$T/w2 2>&1
 curl -s --http2-prior-knowledge -o /dev/null -D $T/one.h -H 'content-type: application/grpc' -H 'te: trailers' \
     --data-binary @$T/req.grpc "$URL/recsys.v1.Recommender/Recommend"
 grep -q '200 succeeded, 0 failed' $T/w1 && grep -q '200 succeeded, 0 failed' $T/w2 && grep -qi 'grpc-status: 0' $T/one.h ||
-    { echo "grpc_icount: warm-up failed"; cat $T/one.h; tail -n 5 $T/w1 $T/w2 $T/gw.log; exit 1; }
+    { echo "grpc_icount: warm-up failed"; cat $T/one.h; tail -n 5 $T/w1 $T/w2 $T/gw-$GP.log; exit 1; }
 count() { # NAME FUNC: runs N requests between a zero and a dump, prints instructions per request
     callgrind_control -z $GW >/dev/null
     $2 "$N" >$T/$1.out 2>&1
