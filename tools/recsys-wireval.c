@@ -218,6 +218,22 @@ static long parse_items(const catalog_t *cat, const char *body, uint32_t *out, s
     return n;
 }
 
+/* GET path and parse the answer's items into out (at most k); -1 with err
+ * on a failed call or a status other than 200. */
+static long get_items(const http_t *h, const catalog_t *cat, const char *path, uint32_t *out, size_t k,
+                      err_t *err)
+{
+    char *body = NULL;
+    int st = http_do(h, "GET", path, NULL, &body, err);
+    long got = -1;
+    if (st == 200)
+        got = parse_items(cat, body, out, k, err);
+    else if (st >= 0)
+        err_set(err, "GET %s: HTTP %d: %.300s", path, st, body ? body : "");
+    free(body);
+    return got;
+}
+
 static cJSON *history_json(const catalog_t *cat, const uint32_t *hist, const float *hv, size_t n)
 {
     cJSON *arr = cJSON_CreateArray();
@@ -299,14 +315,7 @@ static long recommend_feedback(const http_t *h, const catalog_t *cat, const char
     }
     char path[512];
     snprintf(path, sizeof path, "/v1/users/%s/recommendations?k=%zu", user, k);
-    int st = http_do(h, "GET", path, NULL, &body, err);
-    long got = -1;
-    if (st == 200)
-        got = parse_items(cat, body, out, k, err);
-    else if (st >= 0)
-        err_set(err, "GET %s: HTTP %d: %.300s", path, st, body ? body : "");
-    free(body);
-    return got;
+    return get_items(h, cat, path, out, k, err);
 }
 
 static const char *const modes[3] = {"content", "behaviour", "blend"};
@@ -314,17 +323,10 @@ static const char *const modes[3] = {"content", "behaviour", "blend"};
 static long similar(const http_t *h, const catalog_t *cat, uint32_t q, int mode, size_t k,
                     uint32_t *out, err_t *err)
 {
-    char path[512], *body = NULL;
+    char path[512];
     snprintf(path, sizeof path, "/v1/items/%s/similar?k=%zu&mode=%s", catalog_id(cat, q), k,
              modes[mode]);
-    int st = http_do(h, "GET", path, NULL, &body, err);
-    long got = -1;
-    if (st == 200)
-        got = parse_items(cat, body, out, k, err);
-    else if (st >= 0)
-        err_set(err, "GET %s: HTTP %d: %.300s", path, st, body ? body : "");
-    free(body);
-    return got;
+    return get_items(h, cat, path, out, k, err);
 }
 
 /* ---- rows ---- */

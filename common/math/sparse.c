@@ -104,6 +104,19 @@ float sparse_norm2(sparse_view_t a)
     return sqrtf(s);
 }
 
+size_t sparse_find(sparse_view_t a, uint32_t idx)
+{
+    size_t lo = 0, hi = a.nnz;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a.idx[mid] < idx)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < a.nnz && a.idx[lo] == idx ? lo : a.nnz;
+}
+
 static float normalize_vals(float *val, size_t n)
 {
     float s = 0.0f;

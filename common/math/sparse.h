@@ -49,6 +49,8 @@ float sparse_dot_dense(sparse_view_t a, const float *x);
 /* y[i] += alpha * x[i] over x's indices. */
 void sparse_axpy_dense(float *y, float alpha, sparse_view_t x);
 float sparse_norm2(sparse_view_t a);
+/* Position of index idx in a (indices ascending), or a.nnz when absent. */
+size_t sparse_find(sparse_view_t a, uint32_t idx);
 
 typedef struct sparse_csr {
     uint32_t n_rows, n_cols;

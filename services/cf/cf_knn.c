@@ -315,15 +315,8 @@ float cf_knn_item_sim(const cf_model_t *m, uint32_t a, uint32_t b)
     if (m->kind != CF_KIND_ITEMKNN || a >= m->knn.n_rows)
         return 0.0f;
     sparse_view_t r = sparse_csr_row(&m->knn, a);
-    size_t lo = 0, hi = r.nnz;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r.idx[mid] < b)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < r.nnz && r.idx[lo] == b ? r.val[lo] : 0.0f;
+    size_t at = sparse_find(r, b);
+    return at < r.nnz ? r.val[at] : 0.0f;
 }
 
 uint64_t cf_knn_bytes(const cf_model_t *m)

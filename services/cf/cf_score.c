@@ -373,15 +373,7 @@ long cf_similar(const cf_model_t *m, cf_scratch_t *s, uint32_t item, const filte
         memset(sc, 0, n * sizeof *sc);
         for (uint32_t u = 0; u < m->n_users; u++) {
             sparse_view_t r = sparse_csr_row(&m->hist, u);
-            size_t lo = 0, hi = r.nnz;
-            while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (r.idx[mid] < item)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            if (lo < r.nnz && r.idx[lo] == item)
+            if (sparse_find(r, item) < r.nnz)
                 for (size_t e = 0; e < r.nnz; e++)
                     sc[r.idx[e]] += 1.0f;
         }

@@ -443,28 +443,6 @@ static void start_gateway(fx_t *f, bool content, bool cf)
     assert_true(workers_seen(&a));
 }
 
-/* One Recommend for user u1 (k 5; weights NULL: the blend's policy). */
-static Recsys__V1__RecommendResponse *recommend(fx_t *f, const Recsys__V1__BlendWeights *w)
-{
-    Recsys__V1__RecommendRequest m = RECSYS__V1__RECOMMEND_REQUEST__INIT;
-    m.user_id = "u1";
-    m.k = 5;
-    m.weights = (Recsys__V1__BlendWeights *)w;
-    http_call_t *c = malloc(sizeof *c);
-    assert_non_null(c);
-    http_post(c, f->port, "Recommend", &m.base);
-    calls_t cs = {c, 1};
-    assert_true(testutil_uv_run_until(&f->loop, all_answered, &cs, 5000));
-    if (c->status != 200)
-        fail_msg("status %d: %.*s", c->status, (int)c->body_len, c->body);
-    Recsys__V1__RecommendResponse *r =
-        recsys__v1__recommend_response__unpack(NULL, c->body_len, (const uint8_t *)c->body);
-    assert_non_null(r);
-    http_close(c);
-    free(c);
-    return r;
-}
-
 /* One Recommend request m, answered 200. */
 static Recsys__V1__RecommendResponse *recommend_msg(fx_t *f, const Recsys__V1__RecommendRequest *m)
 {
@@ -482,6 +460,17 @@ static Recsys__V1__RecommendResponse *recommend_msg(fx_t *f, const Recsys__V1__R
     free(c);
     return r;
 }
+
+/* One Recommend for user u1 (k 5; weights NULL: the blend's policy). */
+static Recsys__V1__RecommendResponse *recommend(fx_t *f, const Recsys__V1__BlendWeights *w)
+{
+    Recsys__V1__RecommendRequest m = RECSYS__V1__RECOMMEND_REQUEST__INIT;
+    m.user_id = "u1";
+    m.k = 5;
+    m.weights = (Recsys__V1__BlendWeights *)w;
+    return recommend_msg(f, &m);
+}
+
 
 /* The value of one exposed series (a full line prefix, e.g.
  * `name{method="Recommend",reason="cold_start"}`), 0 when absent. */

@@ -85,6 +85,22 @@ static void test_vec_build_and_dot(void **state)
     assert_true(sparse_dot(empty, empty) == 0.0f);
 }
 
+static void test_find(void **state)
+{
+    (void)state;
+    uint32_t idx[4] = {2, 5, 9, 40};
+    float val[4] = {1, 2, 3, 4};
+    sparse_view_t v = {idx, val, 4};
+    assert_int_equal(sparse_find(v, 2), 0);
+    assert_int_equal(sparse_find(v, 9), 2);
+    assert_int_equal(sparse_find(v, 40), 3);
+    assert_int_equal(sparse_find(v, 0), 4);
+    assert_int_equal(sparse_find(v, 6), 4);
+    assert_int_equal(sparse_find(v, 41), 4);
+    sparse_view_t empty = {NULL, NULL, 0};
+    assert_int_equal(sparse_find(empty, 1), 0);
+}
+
 static void test_csr_triplets_transpose(void **state)
 {
     enum { R = 37, C = 23, N = 400 };
@@ -209,6 +225,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vec_build_and_dot),
+        cmocka_unit_test(test_find),
         cmocka_unit_test(test_csr_triplets_transpose),
         cmocka_unit_test(test_csr_edges_and_errors),
     };
