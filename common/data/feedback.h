@@ -40,6 +40,7 @@
 #define RECSYS_COMMON_FEEDBACK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /* A rating at most this is negative. */
 #define FEEDBACK_NEGATIVE_MAX 2.0f
@@ -95,6 +96,16 @@ static inline float feedback_negative_strength(float rating)
 static inline bool feedback_scale_has_negatives(float max)
 {
     return max > FEEDBACK_NEGATIVE_MAX;
+}
+
+/* The same for the values v[0..n) of a dataset's ratings (their maximum). */
+static inline bool feedback_values_have_negatives(const float *v, size_t n)
+{
+    float max = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] > max)
+            max = v[i];
+    return feedback_scale_has_negatives(max);
 }
 
 #endif

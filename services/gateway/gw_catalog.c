@@ -76,14 +76,11 @@ static int build_users(gw_catalog_t *c, err_t *err)
     free(pos);
     for (uint32_t u = 0; u < c->nusers; u++)
         qsort(tmp + c->user_off[u], c->user_off[u + 1] - c->user_off[u], sizeof *tmp, cmp_item);
-    float vmax = 0;
     for (size_t i = 0; i < n; i++) {
         c->user_items[i] = tmp[i].item;
         c->user_values[i] = tmp[i].score;
-        if (tmp[i].score > vmax)
-            vmax = tmp[i].score;
     }
-    c->scale_negatives = feedback_scale_has_negatives(vmax);
+    c->scale_negatives = feedback_values_have_negatives(c->user_values, n);
     free(tmp);
     return 0;
 }

@@ -458,11 +458,7 @@ static int models_init(models_t *m, const evalproto_split_t *s, const cfg_t *cfg
     m->pop_fit = clock_mono_sec() - t0;
     /* As the gateway (gw_catalog.scale_negatives): on a scale without
      * negative ratings (implicit data) a value is an interaction. */
-    float vmax = 0;
-    for (size_t i = 0; s->train != NULL && i < s->train->n; i++)
-        if (s->train->value[i] > vmax)
-            vmax = s->train->value[i];
-    m->scale_negatives = feedback_scale_has_negatives(vmax);
+    m->scale_negatives = s->train != NULL && feedback_values_have_negatives(s->train->value, s->train->n);
     size_t n = (size_t)s->ncat + 1;
     for (int src = 0; src < BLEND_NSOURCES; src++) {
         m->keys[src] = malloc(n * sizeof(uint32_t));
